@@ -1,0 +1,1 @@
+"""The four practices: pure functions from a PR snapshot and config to a result."""

@@ -1,0 +1,1 @@
+"""Celery worker: evaluates pull requests off the webhook receiver's queue."""
