@@ -1,0 +1,36 @@
+"""Where a repository's rules come from: its base branch and its org's `.github` repo.
+
+Never from the PR head: a PR must not be able to relax its own rules.
+"""
+
+from __future__ import annotations
+
+from bot.config import CONFIG_PATH, GuardConfig, load_config
+from bot.gateway import Gateway
+from bot.store import Store
+
+ORG_CACHE_SECONDS = 300
+_MISSING = "\0missing"
+
+
+def org_config_text(gw: Gateway, store: Store, owner: str) -> str | None:
+    key = f"org-config:{owner.lower()}"
+    cached = store.cached(key)
+    if cached is not None:
+        return None if cached == _MISSING else cached
+    text = gw.file_text(f"{owner}/.github", CONFIG_PATH, None)
+    store.cache(key, _MISSING if text is None else text, ORG_CACHE_SECONDS)
+    return text
+
+
+def load_for(gw: Gateway, store: Store, repo: str, base_ref: str) -> GuardConfig:
+    """The config in force for a PR into ``base_ref``; raises ConfigError when invalid."""
+    repo_text = gw.file_text(repo, CONFIG_PATH, base_ref)
+    owner = repo.split("/", 1)[0]
+    org_text = None if repo.split("/", 1)[-1] == ".github" else org_config_text(gw, store, owner)
+    return load_config(
+        repo_text,
+        org_text,
+        repo_source=f"{repo}@{base_ref}:{CONFIG_PATH}",
+        org_source=f"{owner}/.github:{CONFIG_PATH}",
+    )

@@ -1,0 +1,33 @@
+"""Gunicorn settings for the `web` process.
+
+Settings are checked when gunicorn reads this file, before the master starts,
+so a deployer's mistake is one line naming the variable, not a traceback per
+worker.
+"""
+
+import os
+import sys
+
+from bot.logs import configure
+from bot.settings import SettingsError, load_settings
+
+try:
+    _settings = load_settings()
+except SettingsError as _exc:
+    print(str(_exc), file=sys.stderr, flush=True)
+    sys.exit(2)
+
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("WEB_THREADS", "4"))
+worker_class = "gthread"
+timeout = 30
+graceful_timeout = 10
+loglevel = _settings.log_level.lower()
+
+
+def on_starting(server: object) -> None:
+    configure(_settings.log_level, _settings.log_format)
+
+
+def post_fork(server: object, worker: object) -> None:
+    configure(_settings.log_level, _settings.log_format)

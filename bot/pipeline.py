@@ -1,0 +1,379 @@
+"""One job, from a queued event to a check run and a comment.
+
+The order matters: read the PR (from the payload when possible), read the rules
+from the base branch, gather a snapshot, run the pure practices, then write
+only what changed. Writes for a head SHA that is no longer the PR's head never
+touch the PR comment, so a slow, stale evaluation cannot overwrite a newer one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from github import GithubException
+
+from bot.config import DEFAULT_CONFIG, ConfigError, GuardConfig
+from bot.config_source import load_for
+from bot.detection import detect
+from bot.evaluation import Evaluation, Override, config_error_evaluation, evaluate
+from bot.gateway import ExistingCheck, Gateway, NotFound, at_least, now_iso
+from bot.logs import log_context
+from bot.practices.task_thread import codex_task_ids
+from bot.report import (
+    COMMENT_MARKER,
+    RERUN_ACTION,
+    batches,
+    check_run_output,
+    comment_body,
+    should_comment,
+)
+from bot.settings import Settings
+from bot.snapshot import PRSnapshot
+from bot.snapshot_builder import build_snapshot
+from bot.store import Store
+from bot.tokens import TokenStore
+
+log = logging.getLogger("codex_guard.pipeline")
+
+_NOTE_HEAD = """
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local data = cjson.decode(cur)
+  if data['updated_at'] > ARGV[2] then return data['sha'] end
+end
+redis.call('SET', KEYS[1], cjson.encode({sha=ARGV[1], updated_at=ARGV[2]}), 'EX', 2592000)
+return ARGV[1]
+"""
+
+
+@dataclass
+class Services:
+    """What a worker process holds for its lifetime."""
+
+    settings: Settings
+    redis: redis.Redis
+    tokens: TokenStore
+    store: Store
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Services:
+        client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2)
+        return cls(settings, client, TokenStore(settings, client), Store(client))
+
+    def gateway(self, installation_id: int) -> Gateway:
+        return Gateway(self.settings, self.tokens, installation_id)
+
+    def note_head(self, repo: str, number: int, sha: str, updated_at: str) -> str:
+        """Record ``sha`` as the PR's head unless a newer event said otherwise."""
+        latest = self.redis.eval(
+            _NOTE_HEAD, 1, f"codex-guard:head:{repo}#{number}", sha, updated_at or ""
+        )
+        return latest.decode() if isinstance(latest, bytes) else str(latest)
+
+    def latest_head(self, repo: str, number: int) -> str | None:
+        raw = self.redis.get(f"codex-guard:head:{repo}#{number}")
+        return json.loads(raw)["sha"] if raw else None
+
+
+def evaluate_pull(
+    svc: Services,
+    installation_id: int,
+    repo: str,
+    number: int,
+    pr: dict[str, Any] | None = None,
+    *,
+    force: bool = False,
+) -> Evaluation | None:
+    """Evaluate one PR at its head and publish the result; None when there is nothing to do."""
+    if not svc.settings.allows(repo):
+        log.info("skipped: %s is not in the allowlist", repo)
+        return None
+    gw = svc.gateway(installation_id)
+    if pr is None:
+        pr = gw.pull(repo, number)
+    sha = pr["head_sha"]
+    with log_context(installation=installation_id, repo=repo, pr=number, head_sha=sha):
+        if pr.get("state", "open") != "open":
+            log.info("skipped: PR is %s", pr.get("state"))
+            return None
+        latest = svc.note_head(repo, number, sha, pr.get("updated_at") or "")
+        svc.store.index_sha(repo, sha, number)
+        evidence, own = gw.ci_evidence(repo, sha)
+        config, config_error = _config(gw, svc.store, repo, pr)
+        probe = build_snapshot(gw, svc.store, repo, pr, config, evidence, practices_apply=False)
+        detection = detect(probe, config)
+        applies = detection.codex_authored or config.applies_to == "all"
+        if config_error is not None:
+            snapshot, evaluation = probe, config_error_evaluation(detection, config_error)
+        else:
+            if applies and own is None:
+                own = _start_check(gw, svc.store, repo, sha)
+            snapshot = (
+                build_snapshot(gw, svc.store, repo, pr, config, evidence, practices_apply=True)
+                if applies
+                else probe
+            )
+            overrides = tuple(
+                Override(practice=p, by=o["by"], reason=o["reason"])
+                for p, o in svc.store.overrides(repo, number).items()
+            )
+            evaluation = evaluate(snapshot, config, overrides)
+        ids = list(codex_task_ids(snapshot.body)) if detection.codex_authored else []
+        svc.store.record_tasks(repo, number, ids)
+        publish_check(gw, svc.store, snapshot, evaluation, own, force=force)
+        if latest == sha and not evaluation.pending:
+            publish_comment(gw, svc.store, snapshot, evaluation, config)
+        elif latest != sha:
+            log.info("head moved on to %s; comment left to the newer evaluation", latest[:12])
+        log.info(
+            "evaluated: %s%s",
+            evaluation.conclusion,
+            " (waiting for CI)" if evaluation.pending else "",
+            extra={
+                "fields": {
+                    "codex": detection.codex_authored,
+                    "outcomes": {k: str(v.outcome) for k, v in evaluation.results.items()},
+                }
+            },
+        )
+        return evaluation
+
+
+def _config(
+    gw: Gateway, store: Store, repo: str, pr: dict[str, Any]
+) -> tuple[GuardConfig, str | None]:
+    try:
+        return load_for(gw, store, repo, pr.get("base_ref") or ""), None
+    except ConfigError as exc:
+        log.warning("invalid config: %s", exc)
+        return DEFAULT_CONFIG, str(exc)
+
+
+def _start_check(gw: Gateway, store: Store, repo: str, sha: str) -> ExistingCheck:
+    check_id = store.check_id(repo, sha)
+    if check_id is None:
+        check_id = gw.create_check(
+            repo,
+            sha,
+            status="in_progress",
+            started_at=now_iso(),
+            output={"title": "Evaluating…", "summary": "codex-guard is reading this PR."},
+        )
+        store.remember_check(repo, sha, check_id)
+    return ExistingCheck(
+        id=check_id, status="in_progress", conclusion=None, summary=None, title=None
+    )
+
+
+def _annotation_key(annotation: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(annotation, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def publish_check(
+    gw: Gateway,
+    store: Store,
+    snapshot: PRSnapshot,
+    evaluation: Evaluation,
+    existing: ExistingCheck | None,
+    *,
+    force: bool = False,
+) -> int | None:
+    """Create or update codex-guard's one check run on the head SHA; skip it if unchanged."""
+    repo, sha = snapshot.repo, snapshot.head_sha
+    out = check_run_output(evaluation, snapshot)
+    status = "in_progress" if evaluation.pending else "completed"
+    conclusion = None if evaluation.pending else evaluation.conclusion
+    check_id = existing.id if existing else store.check_id(repo, sha)
+    if (
+        existing is not None
+        and not force
+        and existing.status == status
+        and existing.conclusion == conclusion
+        and existing.summary == out.summary
+        and existing.title == out.title
+    ):
+        log.info("check run unchanged; nothing written")
+        return existing.id
+    sent_key = f"annotations:{repo}:{sha}"
+    sent = set(json.loads(store.cached(sent_key) or "[]"))
+    fresh = [a for a in out.annotations if _annotation_key(a) not in sent]
+    groups = batches(fresh) or [[]]
+    fields: dict[str, Any] = {
+        "status": status,
+        "external_id": f"{repo}#{snapshot.number}",
+        "output": {
+            "title": out.title,
+            "summary": out.summary,
+            "text": out.text,
+            "annotations": groups[0],
+        },
+        "actions": [RERUN_ACTION],
+    }
+    if conclusion is not None:
+        fields["conclusion"] = conclusion
+        fields["completed_at"] = now_iso()
+    if check_id is None:
+        check_id = gw.create_check(repo, sha, **fields)
+        store.remember_check(repo, sha, check_id)
+    else:
+        gw.update_check(repo, check_id, **fields)
+    for group in groups[1:]:
+        gw.update_check(
+            repo,
+            check_id,
+            output={"title": out.title, "summary": out.summary, "annotations": group},
+        )
+    if fresh:
+        sent.update(_annotation_key(a) for a in fresh)
+        store.cache(sent_key, json.dumps(sorted(sent)), 30 * 24 * 3600)
+    return check_id
+
+
+def publish_comment(
+    gw: Gateway, store: Store, snapshot: PRSnapshot, evaluation: Evaluation, config: GuardConfig
+) -> None:
+    repo, number = snapshot.repo, snapshot.number
+    comment_id = store.comment_id(repo, number)
+    previous: str | None = None
+    if comment_id is None:
+        found = gw.find_comment(repo, number, COMMENT_MARKER)
+        if found:
+            comment_id, previous = found
+            store.remember_comment(repo, number, comment_id)
+    else:
+        previous = store.cached(f"comment-body:{repo}#{number}")
+    action = should_comment(evaluation, config.comment, comment_id is not None)
+    if action == "none":
+        return
+    body = comment_body(evaluation, snapshot)
+    if body == previous:
+        return
+    try:
+        if action == "update" and comment_id is not None:
+            gw.edit_comment(repo, comment_id, body)
+        else:
+            comment_id = gw.create_comment(repo, number, body)
+            store.remember_comment(repo, number, comment_id)
+    except GithubException as exc:
+        if exc.status != 404 or action != "update":
+            raise
+        comment_id = gw.create_comment(repo, number, body)  # deleted by a person: start again
+        store.remember_comment(repo, number, comment_id)
+    store.cache(f"comment-body:{repo}#{number}", body, 90 * 24 * 3600)
+
+
+def evaluate_sha(
+    svc: Services,
+    installation_id: int,
+    repo: str,
+    sha: str,
+    pull_numbers: list[int],
+    *,
+    force: bool = False,
+) -> int:
+    """Re-evaluate the open PRs whose head is ``sha`` (CI moved, or a re-run was asked)."""
+    numbers = pull_numbers or svc.store.prs_for_sha(repo, sha)
+    done = 0
+    gw = svc.gateway(installation_id)
+    for number in numbers:
+        try:
+            pr = gw.pull(repo, number)
+        except NotFound:
+            continue
+        if pr["head_sha"] != sha:
+            continue
+        if evaluate_pull(svc, installation_id, repo, number, pr, force=force) is not None:
+            done += 1
+    return done
+
+
+def run_command(
+    svc: Services,
+    installation_id: int,
+    repo: str,
+    number: int,
+    comment_id: int,
+    author: str,
+    command: dict[str, Any],
+) -> str:
+    """`/codex-guard recheck` (write access) and `/codex-guard skip` (maintain or admin)."""
+    from bot.commands import Command
+
+    cmd = Command.from_json(command)
+    gw = svc.gateway(installation_id)
+    with log_context(installation=installation_id, repo=repo, pr=number):
+        if cmd.name == "invalid":
+            gw.create_comment(repo, number, f"codex-guard: {cmd.error}")
+            return "invalid"
+        needed = "write" if cmd.name == "recheck" else "maintain"
+        role = gw.permission(repo, author)
+        if not at_least(role, needed):
+            gw.create_comment(
+                repo,
+                number,
+                f"codex-guard: `/codex-guard {cmd.name}` needs {needed} access to this "
+                f"repository; the commenter has {role}.",
+            )
+            log.info("refused %s by a user with %s access", cmd.name, role)
+            return "refused"
+        if cmd.name == "skip" and cmd.practice and cmd.reason:
+            svc.store.add_override(repo, number, cmd.practice, author, cmd.reason)
+        gw.react(repo, comment_id, "+1")
+        evaluate_pull(svc, installation_id, repo, number, None, force=True)
+        return cmd.name
+
+
+def merge_group(svc: Services, installation_id: int, repo: str, sha: str) -> int:
+    """A passing check on a merge group: its PRs were checked before they queued."""
+    gw = svc.gateway(installation_id)
+    return gw.create_check(
+        repo,
+        sha,
+        status="completed",
+        conclusion="success",
+        completed_at=now_iso(),
+        output={
+            "title": "Merge group: PRs were checked before queueing",
+            "summary": "codex-guard checks each pull request on its own head; a merge "
+            "group only combines PRs that already passed, so this check passes.",
+        },
+    )
+
+
+def installation_changed(
+    svc: Services, installation_id: int, action: str, repos: list[str], removed: list[str]
+) -> None:
+    if action in ("deleted", "suspend"):
+        svc.tokens.forget(installation_id)
+        for repo in repos:
+            svc.store.forget_repo(repo)
+        log.info("installation %s %s: cached data dropped", installation_id, action)
+        return
+    for repo in removed:
+        svc.store.forget_repo(repo)
+    if action in ("created", "repositories_added", "unsuspend"):
+        gw = svc.gateway(installation_id)
+        for repo in repos:
+            if not svc.settings.allows(repo):
+                continue
+            try:
+                branch, sha = gw.default_branch_head(repo)
+            except (NotFound, GithubException):
+                continue
+            gw.create_check(
+                repo,
+                sha,
+                status="completed",
+                conclusion="success",
+                completed_at=now_iso(),
+                output={
+                    "title": "codex-guard is installed",
+                    "summary": f"codex-guard will check pull requests into `{branch}`. "
+                    "This run makes the check selectable as a required status check.",
+                },
+            )

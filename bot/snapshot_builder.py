@@ -1,0 +1,112 @@
+"""Gathering a PRSnapshot from GitHub with as few calls as possible.
+
+The practices decide what matters (which AGENTS.md files, which issues, which
+build files); their pure helpers are asked first, and only that is fetched.
+File contents are cached by blob SHA, which never changes meaning.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.config import GuardConfig
+from bot.detection import needs_commit_messages
+from bot.gateway import Gateway
+from bot.practices import agents_md, task_thread
+from bot.snapshot import CheckEvidence, PRSnapshot
+from bot.store import Store
+
+BLOB_CACHE_SECONDS = 7 * 24 * 3600
+MAX_LINKED_ISSUES = 3
+
+
+def _texts(
+    gw: Gateway, store: Store, repo: str, tree: dict[str, str], paths: list[str]
+) -> dict[str, str]:
+    texts: dict[str, str] = {}
+    for path in paths:
+        sha = tree.get(path)
+        if sha is None:
+            continue
+        key = f"blob:{sha}"
+        text = store.cached(key)
+        if text is None:
+            text = gw.blob_text(repo, sha)
+            store.cache(key, text, BLOB_CACHE_SECONDS)
+        texts[path] = text
+    return texts
+
+
+def build_snapshot(
+    gw: Gateway,
+    store: Store,
+    repo: str,
+    pr: dict[str, Any],
+    config: GuardConfig,
+    checks: list[CheckEvidence],
+    *,
+    practices_apply: bool,
+) -> PRSnapshot:
+    """The snapshot; for a PR the practices will not run, only what detection needs."""
+    number = pr["number"]
+    base = PRSnapshot(
+        repo=repo,
+        number=number,
+        title=pr.get("title") or "",
+        body=pr.get("body") or "",
+        author=pr.get("user") or "",
+        head_sha=pr["head_sha"],
+        head_ref=pr.get("head_ref") or "",
+        base_ref=pr.get("base_ref") or "",
+        labels=tuple(pr.get("labels") or ()),
+        draft=bool(pr.get("draft")),
+        checks=tuple(checks),
+    )
+    if needs_commit_messages(base, config):
+        base = _replace(base, commit_messages=tuple(gw.pull_commit_messages(repo, number)))
+    if not practices_apply:
+        return base
+    head_tree = gw.tree(repo, base.head_sha)
+    changed = tuple(gw.pull_files(repo, number))
+    chain = agents_md.chain_paths(head_tree.keys(), changed, config)
+    head_files = _texts(gw, store, repo, head_tree, chain)
+    build_files = agents_md.referenced_build_files(head_files.values(), head_tree.keys())
+    head_files.update(_texts(gw, store, repo, head_tree, sorted(build_files)))
+    base_files: dict[str, str] = {}
+    base_sha = pr.get("base_sha") or ""
+    changed_set = set(changed)
+    for path in chain:
+        if path not in changed_set and path in head_files:
+            base_files[path] = head_files[path]  # untouched by the PR: same at base
+    touched_chain = [p for p in chain if p in changed_set]
+    if touched_chain and base_sha:
+        base_tree = gw.tree(repo, base_sha)
+        base_files.update(_texts(gw, store, repo, base_tree, touched_chain))
+    issues: dict[int, str] = {}
+    if config.practices.done_when.read_linked_issue:
+        for issue in task_thread.linked_issue_numbers(base.body, repo)[:MAX_LINKED_ISSUES]:
+            if issue == number:
+                continue
+            text = gw.issue_body(repo, issue)
+            if text is not None:
+                issues[issue] = text
+    others = {
+        other: " ".join(f"https://chatgpt.com/codex/tasks/{t}" for t in ids)
+        for other, ids in store.open_pr_tasks(repo).items()
+        if other != number and ids
+    }
+    return _replace(
+        base,
+        changed_files=changed,
+        head_tree=frozenset(head_tree),
+        head_files=head_files,
+        base_files=base_files,
+        issue_bodies=issues,
+        other_open_prs=others,
+    )
+
+
+def _replace(snapshot: PRSnapshot, **changes: Any) -> PRSnapshot:
+    from dataclasses import replace
+
+    return replace(snapshot, **changes)

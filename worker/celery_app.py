@@ -1,0 +1,62 @@
+"""The Celery app, shared by the receiver (to send) and the worker (to run).
+
+Late acknowledgement plus reject-on-worker-lost means a job whose worker dies
+mid-evaluation is delivered again instead of being lost; evaluations are
+idempotent (one check run per head SHA, one comment per PR), so a repeat is safe.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+QUEUE = "codex-guard"
+
+
+def _float_env(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+
+
+def make_celery(redis_url: str | None = None) -> Celery:
+    url = redis_url or os.environ.get("REDIS_URL", "").strip() or DEFAULT_REDIS_URL
+    app = Celery("codex_guard", broker=url)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_default_queue=QUEUE,
+        worker_prefetch_multiplier=1,
+        worker_concurrency=int(_float_env("WORKER_CONCURRENCY", 2)),
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=2,
+        broker_transport_options={
+            # How long a taken job may stay unacknowledged before Redis hands it
+            # to another worker (covers a lost worker host).
+            "visibility_timeout": _float_env("VISIBILITY_TIMEOUT", 600),
+            "socket_connect_timeout": 2,
+            "socket_timeout": 5,
+            "retry_on_timeout": True,
+        },
+        broker_pool_limit=4,
+        task_publish_retry_policy={
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
+        beat_schedule={},
+    )
+    return app
+
+
+celery_app = make_celery()

@@ -1,0 +1,223 @@
+"""Celery tasks: thin wrappers that turn GitHub trouble into the right retry.
+
+Transient failures (5xx after PyGithub's own retries, timeouts, Redis hiccups)
+retry with exponential backoff and jitter a bounded number of times, then the
+check run says the evaluation could not finish. Permanent ones (404, a removed
+installation) end the job with one log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from typing import Any
+
+import redis
+import requests
+from celery import Task
+from celery.exceptions import Retry
+from github import BadCredentialsException, GithubException, RateLimitExceededException
+
+from bot import pipeline
+from bot.gateway import NotFound, now_iso
+from bot.logs import log_context
+from worker.celery_app import celery_app
+
+log = logging.getLogger("codex_guard.worker")
+
+MAX_RETRIES = 4
+_services: pipeline.Services | None = None
+
+
+def services() -> pipeline.Services:
+    global _services
+    if _services is None:
+        from bot.settings import load_settings
+
+        _services = pipeline.Services.from_settings(load_settings())
+    return _services
+
+
+def _backoff(retries: int) -> float:
+    return min(300.0, 2.0 * (2**retries)) * random.uniform(0.5, 1.0)  # noqa: S311
+
+
+def _rate_limit_wait(exc: GithubException) -> float:
+    headers = exc.headers or {}
+    after = headers.get("Retry-After") or headers.get("retry-after")
+    if after and str(after).isdigit():
+        return float(after)
+    reset = headers.get("X-RateLimit-Reset") or headers.get("x-ratelimit-reset")
+    if reset and str(reset).isdigit():
+        return max(1.0, float(reset) - time.time() + 1)
+    return 60.0
+
+
+class GuardTask(Task):
+    """Shared failure handling for every codex-guard task."""
+
+    abstract = True
+    acks_late = True
+    reject_on_worker_lost = True
+
+    def run_guarded(self, kwargs: dict[str, Any], fn: Any) -> Any:
+        svc = services()
+        context = {
+            "delivery": kwargs.get("delivery"),
+            "installation": kwargs.get("installation_id"),
+            "repo": kwargs.get("repo"),
+            "pr": kwargs.get("number"),
+            "head_sha": kwargs.get("head_sha"),
+            "task": self.name,
+        }
+        with log_context(**context):
+            try:
+                return fn(svc)
+            except Retry:
+                raise
+            except NotFound as exc:
+                log.info("ended: %s is gone", exc)
+            except BadCredentialsException:
+                svc.tokens.forget(int(kwargs["installation_id"]))
+                if self.request.retries == 0:
+                    raise self.retry(countdown=1) from None
+                log.info("ended: the installation no longer accepts tokens")
+            except RateLimitExceededException as exc:
+                wait = _rate_limit_wait(exc)
+                log.warning("rate limited; job deferred by %.0f s", wait)
+                raise self.retry(countdown=wait, max_retries=MAX_RETRIES + 2) from None
+            except GithubException as exc:
+                if exc.status in (401, 404, 410):
+                    log.info("ended: GitHub answered %s", exc.status)
+                    return None
+                if exc.status in (403, 429) and (exc.headers or {}).get("Retry-After"):
+                    raise self.retry(countdown=_rate_limit_wait(exc)) from None
+                if exc.status is not None and 400 <= exc.status < 500:
+                    log.error("ended: GitHub refused a request (%s)", exc.status)
+                    return None
+                self._transient(svc, kwargs, f"GitHub answered {exc.status}")
+            except (requests.RequestException, redis.RedisError, OSError) as exc:
+                self._transient(svc, kwargs, type(exc).__name__)
+        return None
+
+    def _transient(self, svc: pipeline.Services, kwargs: dict[str, Any], why: str) -> None:
+        if self.request.retries < MAX_RETRIES:
+            wait = _backoff(self.request.retries)
+            log.warning(
+                "transient failure (%s); retry %d in %.1f s", why, self.request.retries + 1, wait
+            )
+            raise self.retry(countdown=wait, max_retries=MAX_RETRIES) from None
+        log.error("gave up after %d retries (%s)", MAX_RETRIES, why)
+        _mark_unfinished(svc, kwargs, why)
+
+
+def _mark_unfinished(svc: pipeline.Services, kwargs: dict[str, Any], why: str) -> None:
+    """Never leave a check stuck in progress: say it could not finish and how to re-run."""
+    repo, sha = kwargs.get("repo"), kwargs.get("head_sha")
+    if not repo or not sha:
+        return
+    try:
+        gw = svc.gateway(int(kwargs["installation_id"]))
+        fields: dict[str, Any] = {
+            "status": "completed",
+            "conclusion": "failure",
+            "completed_at": now_iso(),
+            "output": {
+                "title": "Evaluation could not finish",
+                "summary": f"codex-guard could not finish evaluating this commit ({why}). "
+                "Press **Re-run** above, or comment `/codex-guard recheck` on the PR.",
+            },
+            "actions": [pipeline.RERUN_ACTION],
+        }
+        check_id = svc.store.check_id(repo, sha)
+        if check_id is None:
+            svc.store.remember_check(repo, sha, gw.create_check(repo, sha, **fields))
+        else:
+            gw.update_check(repo, check_id, **fields)
+    except Exception:  # the API is what failed; the stuck-check sweeper will find it
+        log.exception("could not mark the check run as unfinished")
+
+
+@celery_app.task(bind=True, base=GuardTask, name="codex_guard.evaluate")
+def evaluate(self: GuardTask, **kwargs: Any) -> Any:
+    return self.run_guarded(
+        kwargs,
+        lambda svc: pipeline.evaluate_pull(
+            svc,
+            int(kwargs["installation_id"]),
+            kwargs["repo"],
+            int(kwargs["number"]),
+            kwargs.get("pull_request") if self.request.retries == 0 else None,
+        )
+        and "ok",
+    )
+
+
+@celery_app.task(bind=True, base=GuardTask, name="codex_guard.evaluate_sha")
+def evaluate_sha(self: GuardTask, **kwargs: Any) -> Any:
+    return self.run_guarded(
+        kwargs,
+        lambda svc: pipeline.evaluate_sha(
+            svc,
+            int(kwargs["installation_id"]),
+            kwargs["repo"],
+            kwargs["head_sha"],
+            list(kwargs.get("pull_numbers") or []),
+            force=bool(kwargs.get("force")),
+        ),
+    )
+
+
+@celery_app.task(bind=True, base=GuardTask, name="codex_guard.command")
+def command(self: GuardTask, **kwargs: Any) -> Any:
+    return self.run_guarded(
+        kwargs,
+        lambda svc: pipeline.run_command(
+            svc,
+            int(kwargs["installation_id"]),
+            kwargs["repo"],
+            int(kwargs["number"]),
+            int(kwargs["comment_id"]),
+            kwargs["author"],
+            kwargs["command"],
+        ),
+    )
+
+
+@celery_app.task(bind=True, base=GuardTask, name="codex_guard.merge_group")
+def merge_group(self: GuardTask, **kwargs: Any) -> Any:
+    return self.run_guarded(
+        kwargs,
+        lambda svc: pipeline.merge_group(
+            svc, int(kwargs["installation_id"]), kwargs["repo"], kwargs["head_sha"]
+        ),
+    )
+
+
+@celery_app.task(bind=True, base=GuardTask, name="codex_guard.installation")
+def installation(self: GuardTask, **kwargs: Any) -> Any:
+    return self.run_guarded(
+        kwargs,
+        lambda svc: pipeline.installation_changed(
+            svc,
+            int(kwargs["installation_id"]),
+            kwargs["action"],
+            list(kwargs.get("repos") or []),
+            list(kwargs.get("removed") or []),
+        ),
+    )
+
+
+@celery_app.task(bind=True, base=GuardTask, name="codex_guard.pr_closed")
+def pr_closed(self: GuardTask, **kwargs: Any) -> Any:
+    return self.run_guarded(
+        kwargs, lambda svc: svc.store.drop_tasks(kwargs["repo"], int(kwargs["number"]))
+    )
+
+
+@celery_app.task(bind=True, base=GuardTask, name="codex_guard.config_changed")
+def config_changed(self: GuardTask, **kwargs: Any) -> Any:
+    return self.run_guarded(
+        kwargs, lambda svc: svc.store.forget_cache(f"config:{kwargs['repo']}")
+    )
