@@ -132,3 +132,80 @@ def parse(source: str) -> Document:
     if not sections[0].paragraphs and not sections[0].items and not sections[0].code_blocks:
         sections.pop(0)
     return Document(source=source, sections=tuple(sections))
+
+
+def reference_text(source: str) -> str:
+    """The text a reader sees as references: prose plus link destinations.
+
+    Code spans, code blocks and raw HTML (template comments such as
+    ``<!-- Closes #123 -->``) are left out, because a reference there is not
+    one the author made. Link destinations are kept, padded with spaces, so
+    ``[Codex Task](https://...)`` yields its URL. Blocks are separated by
+    newlines. Never raises on any input.
+    """
+    parts: list[str] = []
+    for token in _PARSER.parse(source):
+        if token.type != "inline":
+            continue
+        for child in token.children or []:
+            if child.type in ("text", "text_special"):
+                parts.append(child.content)
+            elif child.type in ("softbreak", "hardbreak"):
+                parts.append("\n")
+            elif child.type in ("code_inline", "html_inline"):
+                parts.append(" ")
+            elif child.type == "link_open":
+                parts.append(f" {child.attrs.get('href', '')} ")
+            elif child.type == "link_close":
+                parts.append(" ")
+        parts.append("\n")
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class InlineRef:
+    """A code span or link destination with its 1-based source line.
+
+    ``kind`` is ``code`` or ``link`` (images count as links). ``section`` is
+    the title of the heading above it, empty before the first heading.
+    """
+
+    kind: str
+    value: str
+    line: int
+    section: str = ""
+
+
+def inline_refs(source: str) -> list[InlineRef]:
+    """Every code span and link target outside code blocks, with its line.
+
+    The line follows soft and hard breaks inside a paragraph, so a finding on
+    a span lands on the right line of a file. Never raises on any input.
+    """
+    refs: list[InlineRef] = []
+    title = ""
+    in_heading = False
+    for token in _PARSER.parse(source):
+        if token.type == "heading_open":
+            in_heading = True
+            continue
+        if token.type == "heading_close":
+            in_heading = False
+            continue
+        if token.type != "inline":
+            continue
+        if in_heading:
+            title = _inline_parts(token)[0].strip()
+            continue
+        line = token.map[0] + 1 if token.map else 1
+        for child in token.children or []:
+            if child.type in ("softbreak", "hardbreak"):
+                line += 1
+            elif child.type == "code_inline":
+                refs.append(InlineRef("code", child.content, line, title))
+            elif child.type in ("link_open", "image"):
+                target = child.attrs.get("href" if child.type == "link_open" else "src", "")
+                refs.append(InlineRef("link", str(target), line, title))
+            elif child.type == "text":
+                line += child.content.count("\n")
+    return refs
