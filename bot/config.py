@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 CONFIG_PATH = ".github/codex-guard.yml"
 
@@ -21,6 +21,14 @@ class PracticeLevel(StrEnum):
     ERROR = "error"
     WARNING = "warning"
     OFF = "off"
+
+
+def _yaml_off(value: Any) -> Any:
+    """YAML 1.1 reads a bare `off` as false; a level of false means off."""
+    return "off" if value is False else value
+
+
+Level = Annotated[PracticeLevel, BeforeValidator(_yaml_off)]
 
 
 class _Model(BaseModel):
@@ -54,9 +62,9 @@ class TrackerConfig(_Model):
 
 
 class TaskThreadConfig(_Model):
-    level: PracticeLevel = PracticeLevel.ERROR
+    level: Level = PracticeLevel.ERROR
     trackers: TrackerConfig = TrackerConfig()
-    shared_thread_level: PracticeLevel = Field(
+    shared_thread_level: Level = Field(
         PracticeLevel.WARNING,
         description="Level of the finding when another open PR links the same Codex task.",
     )
@@ -71,7 +79,7 @@ DEFAULT_DONE_WHEN_ALIASES = [
 
 
 class DoneWhenConfig(_Model):
-    level: PracticeLevel = PracticeLevel.ERROR
+    level: Level = PracticeLevel.ERROR
     aliases: list[str] = Field(
         DEFAULT_DONE_WHEN_ALIASES,
         description="Heading or line labels that introduce the success condition.",
@@ -86,7 +94,7 @@ class DoneWhenConfig(_Model):
 
 
 class TestsConfig(_Model):
-    level: PracticeLevel = PracticeLevel.ERROR
+    level: Level = PracticeLevel.ERROR
     required_checks: list[str] = Field(
         [],
         description="Glob patterns of check and status names that must pass; empty means all.",
@@ -94,14 +102,14 @@ class TestsConfig(_Model):
     when_no_ci: Literal["fail", "warn"] = Field(
         "fail", description="What to do when the head commit has no CI at all."
     )
-    testing_notes_level: PracticeLevel = Field(
+    testing_notes_level: Level = Field(
         PracticeLevel.WARNING,
         description="Level of findings from Codex's Testing notes (failed or skipped commands).",
     )
 
 
 class AgentsMdConfig(_Model):
-    level: PracticeLevel = PracticeLevel.ERROR
+    level: Level = PracticeLevel.ERROR
     require_root: bool = Field(True, description="A root AGENTS.md must exist.")
     project_doc_max_bytes: int = Field(
         32768, ge=1, description="Codex's budget for the whole AGENTS.md chain, in bytes."

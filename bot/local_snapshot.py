@@ -2,8 +2,8 @@
 
 The same practices run on it as on a webhook, so `codex-guard check` locally
 says what the app would say, minus CI (``checks=None``: unknown, not absent).
-Nothing is compared with a base branch: ``base_files`` equals ``head_files``,
-so every problem counts as already there and only secrets fail.
+There is no base branch offline: ``base_files`` is empty, so every problem
+counts as introduced and the lint is as strict as a PR that adds the files.
 """
 
 from __future__ import annotations
@@ -96,5 +96,5 @@ def snapshot_from_checkout(
         checks=None,
         head_tree=tree,
         head_files=dict(files),
-        base_files=dict(files),
+        base_files={},
     )

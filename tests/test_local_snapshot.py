@@ -38,7 +38,7 @@ def test_monorepo_lints_every_agents_file(tmp_path: Path) -> None:
         "services/web/package.json",
     ]
     assert snapshot.checks is None
-    assert snapshot.base_files == snapshot.head_files
+    assert snapshot.base_files == {}  # offline: every problem counts as introduced
     assert snapshot.head_ref == "codex/x" and snapshot.labels == ("codex",)
     assert snapshot.changed_files == ()
 
@@ -53,10 +53,14 @@ def test_changed_files_restrict_the_chain(tmp_path: Path) -> None:
     assert snapshot.changed_files == ("services/web/src/app.tsx",)
 
 
-def test_offline_findings_are_not_introduced_but_secrets_fail(tmp_path: Path) -> None:
+def test_offline_lint_is_strict_and_masks_secrets(tmp_path: Path) -> None:
     stale = agents_md.evaluate(snapshot_from_checkout(checkout(tmp_path, "stale"), ""),
                                load_config(None))  # fmt: skip
-    assert stale.findings and {f.level for f in stale.findings} == {Level.WARNING}
+    assert stale.outcome is Outcome.FAIL
+    assert Level.ERROR in {f.level for f in stale.findings}
+    assert {"agents-md/missing-path", "agents-md/missing-target"} <= {
+        f.rule for f in stale.findings
+    }
     secrets = agents_md.evaluate(snapshot_from_checkout(checkout(tmp_path, "secrets"), ""),
                                  load_config(None))  # fmt: skip
     assert secrets.outcome is Outcome.FAIL
