@@ -1,0 +1,236 @@
+"""End-to-end rig: real redis-server, the Procfile's web and worker, the GitHub double.
+
+Nothing of the project is mocked: the test posts signed deliveries over HTTP to
+gunicorn, the Celery worker takes the job from Redis and talks to the double
+through PyGithub, and the test reads what GitHub would show.
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import requests
+
+from bot import signature
+from bot.procfile import Process, read_procfile
+from bot.sandbox import GitHubDouble
+from tests.conftest import APP_ID, WEBHOOK_SECRET, RedisServer, example, free_port
+
+T = TypeVar("T")
+
+GOOD_AGENTS_MD = """# Agent instructions
+
+## Layout
+- Application code lives in `app/`; tests in `tests/`.
+
+## Checks
+Run `pytest -q` before committing.
+"""
+
+GOOD_BODY = """## Summary
+- stop the nightly export from double-counting refunded orders
+
+## Done when
+- the export for 2025-01-31 lists each refunded order once
+
+## Testing
+- ✅ `pytest -q`
+
+
+------
+https://chatgpt.com/codex/tasks/task_e_{task}
+"""
+
+
+def wait_for(check: Callable[[], T], timeout: float = 45.0, what: str = "condition") -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.1)
+
+
+class Stack:
+    """The deployed shape of codex-guard, on loopback."""
+
+    def __init__(self, redis: RedisServer, double: GitHubDouble, private_key: str) -> None:
+        self.redis = redis
+        self.double = double
+        self.port = free_port()
+        self.env = {
+            "APP_ID": str(APP_ID),
+            "PRIVATE_KEY": private_key,
+            "WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "REDIS_URL": redis.url,
+            "GITHUB_API_URL": double.base_url,
+            "PORT": str(self.port),
+            "LOG_LEVEL": "INFO",
+            "LOG_FORMAT": "json",
+            "WEB_CONCURRENCY": "1",
+            "WORKER_CONCURRENCY": "2",
+            "GITHUB_SECONDS_BETWEEN_WRITES": "0",
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(Path.home()),
+        }
+        self.procfile = read_procfile()
+        self.processes: dict[str, Process] = {}
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *names: str) -> None:
+        for name in names or ("web", "worker"):
+            self.processes[name] = Process(name, self.procfile[name], self.env)
+        if "web" in self.processes:
+            wait_for(self._healthy, 30, "the web process to answer /healthz")
+        if "worker" in self.processes:
+            wait_for(
+                lambda: "ready" in self.processes["worker"].output(),
+                60,
+                "the worker to be ready",
+            )
+
+    def _healthy(self) -> bool:
+        try:
+            return requests.get(f"{self.url}/healthz", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.stop()
+        self.processes.clear()
+
+    def logs(self) -> str:
+        return "\n".join(p.output() for p in self.processes.values())
+
+    def send(
+        self, event: str, payload: dict[str, Any], delivery: str | None = None
+    ) -> requests.Response:
+        import json
+
+        body = json.dumps(payload).encode()
+        return requests.post(
+            f"{self.url}/api/github/webhooks",
+            data=body,
+            headers={
+                "X-GitHub-Event": event,
+                "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+                "X-Hub-Signature-256": signature.sign(WEBHOOK_SECRET, body),
+                "Content-Type": "application/json",
+            },
+            timeout=10,
+        )
+
+    def completed_check(self, repo: str, sha: str, timeout: float = 45.0) -> Any:
+        return wait_for(
+            lambda: next(
+                (
+                    r
+                    for r in self.double.check_runs(repo, head_sha=sha, name="codex-guard")
+                    if r.status == "completed"
+                ),
+                None,
+            ),
+            timeout,
+            f"a completed codex-guard check run on {sha[:8]}",
+        )
+
+
+class PullRequests:
+    """Builds Codex (or not) PRs in the double from GitHub's real `pull_request` payload."""
+
+    def __init__(self, double: GitHubDouble, examples: dict[str, list[dict[str, Any]]]) -> None:
+        self.double = double
+        self.examples = examples
+        self._next = 100
+
+    def open(
+        self,
+        *,
+        body: str | None = None,
+        head_ref: str = "codex/fix-export",
+        head_files: dict[str, str] | None = None,
+        base_files: dict[str, str] | None = None,
+        ci: list[tuple[str, str, str | None]] | None = None,
+        labels: tuple[str, ...] = (),
+        action: str = "opened",
+        repo: str | None = None,
+    ) -> dict[str, Any]:
+        """Seed a PR and return the signed-ready `pull_request` payload for it."""
+        payload = example(self.examples, "pull_request", "opened")
+        payload["action"] = action
+        self._next += 1
+        pr = payload["pull_request"]
+        number = self._next
+        pr["number"] = number
+        pr["id"] = 10_000 + number
+        pr["title"] = "Stop double-counting refunds in the nightly export"
+        task = secrets.token_hex(16)
+        pr["body"] = GOOD_BODY.format(task=task) if body is None else body
+        pr["head"]["ref"] = head_ref
+        pr["head"]["sha"] = secrets.token_hex(20)
+        pr["base"]["sha"] = secrets.token_hex(20)
+        pr["labels"] = [{"id": i + 1, "node_id": f"L{i}", "url": "", "name": name,
+                         "color": "ededed", "default": False, "description": None}
+                        for i, name in enumerate(labels)]  # fmt: skip
+        if repo:
+            payload["repository"]["full_name"] = repo
+            payload["repository"]["name"] = repo.split("/")[1]
+        full = payload["repository"]["full_name"]
+        base = {"AGENTS.md": GOOD_AGENTS_MD, "app/export.py": "x = 1\n", "tests/test_x.py": ""}
+        base.update(base_files or {})
+        head = {**base, "app/export.py": "x = 2\n"}
+        head.update(head_files or {})
+        self.double.seed_from_event(payload)
+        self.double.put_files(full, pr["base"]["sha"], base)
+        self.double.put_files(full, pr["head"]["sha"], head, base=pr["base"]["sha"])
+        for name, status, conclusion in ci if ci is not None else [("build", "completed", "success")]:
+            self.double.add_check_run(full, pr["head"]["sha"], name, status, conclusion)
+        return payload
+
+
+def payload_copy(payload: dict[str, Any]) -> dict[str, Any]:
+    return copy.deepcopy(payload)
+
+
+@pytest.fixture(scope="module")
+def double(app_key: tuple[str, str]) -> Iterator[GitHubDouble]:
+    with GitHubDouble(APP_ID, app_key[1]) as d:
+        yield d
+
+
+@pytest.fixture(scope="module")
+def stack(redis_server: RedisServer, double: GitHubDouble, app_key: tuple[str, str]):
+    s = Stack(redis_server, double, app_key[0])
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def prs(double: GitHubDouble, webhook_examples) -> PullRequests:
+    return PullRequests(double, webhook_examples)
+
+
+@pytest.fixture(autouse=True)
+def _contract(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every e2e test ends with the double's contract check."""
+    yield
+    if "double" in request.fixturenames:
+        d: GitHubDouble = request.getfixturevalue("double")
+        try:
+            d.assert_clean()
+        finally:
+            d.clear_violations()
