@@ -196,7 +196,8 @@ class PullRequests:
         self.double.seed_from_event(payload)
         self.double.put_files(full, pr["base"]["sha"], base)
         self.double.put_files(full, pr["head"]["sha"], head, base=pr["base"]["sha"])
-        for name, status, conclusion in ci if ci is not None else [("build", "completed", "success")]:
+        checks = ci if ci is not None else [("build", "completed", "success")]
+        for name, status, conclusion in checks:
             self.double.add_check_run(full, pr["head"]["sha"], name, status, conclusion)
         return payload
 
