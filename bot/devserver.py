@@ -168,6 +168,8 @@ def replay_sample(double: Any, port: int, secret: str, webhook_path: str) -> dic
         return next((r for r in runs if r.status == "completed"), None)
 
     run = _wait(done, 60, "the worker to complete the check run")
+    if run.conclusion != "success":  # the comment is written right after the check run
+        _wait(lambda: double.comments(repo, pr["number"]), 30, "the PR comment")
     comments = [c.body for c in double.comments(repo, pr["number"])]
     return {"repo": repo, "number": pr["number"], "run": run, "comments": comments}
 
