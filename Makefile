@@ -23,6 +23,7 @@ lint: setup
 	$(BIN)/ruff check .
 
 test: setup
+	@sh scripts/ensure-test-deps.sh
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
