@@ -21,6 +21,7 @@ from bot import signature
 from bot.deliveries import DeliveryLedger
 from bot.handlers import router
 from bot.logs import log_context
+from bot.metrics import metrics_blueprint, record_delivery
 from bot.queue import QueueUnavailable, enqueue
 from bot.routing import PayloadError, RouteContext
 from bot.settings import Settings, load_settings
@@ -45,6 +46,18 @@ def _decode(raw: bytes, content_type: str) -> Any:
     return json.loads(raw)
 
 
+def _outcome(response: Response, status: int) -> str:
+    """The delivery's fate, as a metrics label."""
+    if status == 503:
+        return "unavailable"
+    if status in (400, 401, 413):
+        return "rejected"
+    message = str((response.get_json(silent=True) or {}).get("message", ""))
+    if message.startswith("duplicate"):
+        return "duplicate"
+    return "queued" if message == "queued" else "ignored"
+
+
 def create_app(
     settings: Settings | None = None,
     celery: Celery | None = None,
@@ -63,8 +76,16 @@ def create_app(
     app = Flask("codex_guard")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
 
+    app.register_blueprint(metrics_blueprint(client))
+
     @app.post(settings.webhook_path)
     def webhook() -> tuple[Response, int]:
+        response, status = _receive()
+        event = request.headers.get("X-GitHub-Event", "").strip()
+        record_delivery(client, event, _outcome(response, status))
+        return response, status
+
+    def _receive() -> tuple[Response, int]:
         started = time.perf_counter()
         length = request.content_length
         if length is not None and length > MAX_BODY_BYTES:

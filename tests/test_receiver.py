@@ -164,3 +164,15 @@ def test_every_example_event_gets_2xx_never_5xx(client, webhook_examples):
             assert 200 <= response.status_code < 300, (event, payload.get("action"), response.json)
             count += 1
     assert count > 300
+
+
+def test_metrics_count_deliveries_by_event_and_outcome(client, redis_client, webhook_examples):
+    payload = example(webhook_examples, "pull_request", "opened")
+    post(client, "pull_request", payload, delivery="m-1")
+    post(client, "pull_request", payload, delivery="m-1")
+    post(client, "pull_request", b"{broken")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'codex_guard_deliveries_total{event="pull_request",outcome="queued"} 1.0' in text
+    assert 'codex_guard_deliveries_total{event="pull_request",outcome="duplicate"} 1.0' in text
+    assert 'codex_guard_deliveries_total{event="pull_request",outcome="rejected"} 1.0' in text
+    assert "codex_guard_queue_depth 1.0" in text
