@@ -28,6 +28,8 @@ test: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: setup
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null 2>&1; } \
+		|| echo "wrk is not installed: the ingest benchmark uses its Python load generator"
 	$(BIN)/python -m bench
 
 clean:

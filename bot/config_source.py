@@ -14,7 +14,9 @@ _MISSING = "\0missing"
 
 
 def org_config_text(gw: Gateway, store: Store, owner: str) -> str | None:
-    key = f"org-config:{owner.lower()}"
+    # Under the `.github` repo's `config:` prefix: a push that changes the org defaults
+    # there drops this copy (the `push` handler forgets `config:<repo>*`).
+    key = f"config:{owner}/.github:org-defaults"
     cached = store.cached(key)
     if cached is not None:
         return None if cached == _MISSING else cached
@@ -31,6 +33,7 @@ def load_for(gw: Gateway, store: Store, repo: str, base_ref: str) -> GuardConfig
     return load_config(
         repo_text,
         org_text,
-        repo_source=f"{repo}@{base_ref}:{CONFIG_PATH}",
-        org_source=f"{owner}/.github:{CONFIG_PATH}",
+        # In code spans: the reports quote this, and a bare `@branch` would read as a mention.
+        repo_source=f"`{repo}@{base_ref}:{CONFIG_PATH}`",
+        org_source=f"`{owner}/.github:{CONFIG_PATH}`",
     )

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import redis
 
-SEEN_FOR_SECONDS = 24 * 3600
+# GitHub keeps (and lets an App redeliver) deliveries for 3 days; remember a bit longer,
+# so the missed-delivery sweeper never asks again for one that was queued.
+SEEN_FOR_SECONDS = 4 * 24 * 3600
 CLAIM_FOR_SECONDS = 60
+ASKED_FOR_SECONDS = 4 * 24 * 3600
 _PREFIX = "codex-guard:delivery:"
+_ASKED = "codex-guard:redelivery-asked:"
 
 
 class DeliveryLedger:
@@ -32,4 +36,37 @@ class DeliveryLedger:
             self._redis.delete(_PREFIX + delivery_id)
         except redis.RedisError:
             # The claim expires by itself after CLAIM_FOR_SECONDS.
+            pass
+
+    def queued(self, delivery_id: str) -> bool:
+        """True once this delivery's jobs were queued (or are being queued right now)."""
+        return bool(self._redis.exists(_PREFIX + delivery_id))
+
+    def may_ask_redelivery(
+        self, delivery_id: str, max_asks: int = 3, cooldown: float = 3600
+    ) -> bool:
+        """True when the sweeper may ask GitHub to redeliver this GUID now (then remembered).
+
+        At most ``max_asks`` asks per GUID, and none within ``cooldown`` seconds of the
+        last (a redelivery that failed again is asked for once more after a while).
+        """
+        if not self._redis.set(
+            _ASKED + delivery_id + ":recent", "1", nx=True, ex=max(1, int(cooldown))
+        ):
+            return False
+        count = int(self._redis.incr(_ASKED + delivery_id))
+        self._redis.expire(_ASKED + delivery_id, ASKED_FOR_SECONDS)
+        return count <= max_asks
+
+    def asked_redelivery(self, delivery_id: str) -> int:
+        """How often the sweeper asked for this GUID."""
+        value = self._redis.get(_ASKED + delivery_id)
+        return int(value) if value else 0
+
+    def forget_redelivery_ask(self, delivery_id: str) -> None:
+        """The ask did not reach GitHub: let the next sweep try again."""
+        try:
+            self._redis.delete(_ASKED + delivery_id + ":recent")
+            self._redis.decr(_ASKED + delivery_id)
+        except redis.RedisError:
             pass

@@ -207,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     redis_proc: subprocess.Popen[bytes] | None = None
     double = None
     run_dir = ROOT / "run"
+    user_env = dict(env)
     if sandbox:
         from bot.sandbox import GitHubDouble
 
@@ -260,6 +261,9 @@ def main(argv: list[str] | None = None) -> int:
             say("every GitHub API call above was checked against GitHub's OpenAPI description")
             if args.once:
                 return 0
+            setup_port = _serve_setup(user_env)
+            say(f"to register a real GitHub App, open http://localhost:{setup_port}/setup "
+                "(it writes .env; then run `make run` again)")  # fmt: skip
             say(f"still serving; send signed deliveries to http://127.0.0.1:{port}{webhook_path} "
                 "(Ctrl-C to stop)")  # fmt: skip
         while not _dead(children):
@@ -269,6 +273,22 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         shutdown()
+
+
+def _serve_setup(user_env: dict[str, str]) -> int:
+    """The App-manifest setup page, served beside the sandbox until credentials exist."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from bot.setup_flow import create_setup_app
+
+    port = _free_port()
+    if _port_free(3001):
+        port = 3001
+    server = make_server("127.0.0.1", port, create_setup_app(ROOT / ".env", environ=user_env))
+    threading.Thread(target=server.serve_forever, daemon=True, name="setup").start()
+    return port
 
 
 def _dead(children: list[Process]) -> bool:

@@ -31,10 +31,13 @@ class NotFound(Exception):
 
 def retry_policy() -> GithubRetry:
     """5xx and timeouts: exponential backoff with jitter, bounded; rate limits: wait as told."""
+    from worker.backoff import retry_base_seconds
+
+    base = retry_base_seconds()  # RETRY_BASE_SECONDS, 2 s by default
     return GithubRetry(
         total=4,
-        backoff_factor=0.5,
-        backoff_jitter=0.25,
+        backoff_factor=base / 4,
+        backoff_jitter=base / 8,
         max_rate_limit_wait=60,
         status_forcelist=[403, 429, *range(500, 600)],
     )
@@ -65,6 +68,11 @@ class Gateway:
             seconds_between_requests=settings.seconds_between_requests,
             seconds_between_writes=settings.seconds_between_writes,
         )
+
+    @property
+    def requester(self) -> Any:
+        """PyGithub's requester, for instrumentation (metrics count every call)."""
+        return self._gh.requester
 
     # -- raw access -------------------------------------------------------
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:

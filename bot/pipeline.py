@@ -11,18 +11,21 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import redis
 from github import GithubException
 
+from bot import audit
 from bot.config import DEFAULT_CONFIG, ConfigError, GuardConfig
 from bot.config_source import load_for
 from bot.detection import detect
 from bot.evaluation import Evaluation, Override, config_error_evaluation, evaluate
 from bot.gateway import ExistingCheck, Gateway, NotFound, at_least, now_iso
 from bot.logs import log_context
+from bot.metrics import observe_github, record_evaluation
 from bot.practices.task_thread import codex_task_ids
 from bot.report import (
     COMMENT_MARKER,
@@ -66,7 +69,9 @@ class Services:
         return cls(settings, client, TokenStore(settings, client), Store(client))
 
     def gateway(self, installation_id: int) -> Gateway:
-        return Gateway(self.settings, self.tokens, installation_id)
+        gw = Gateway(self.settings, self.tokens, installation_id)
+        observe_github(gw.requester, self.redis, installation_id)
+        return gw
 
     def note_head(self, repo: str, number: int, sha: str, updated_at: str) -> str:
         """Record ``sha`` as the PR's head unless a newer event said otherwise."""
@@ -88,11 +93,13 @@ def evaluate_pull(
     pr: dict[str, Any] | None = None,
     *,
     force: bool = False,
+    delivery: str | None = None,
 ) -> Evaluation | None:
     """Evaluate one PR at its head and publish the result; None when there is nothing to do."""
     if not svc.settings.allows(repo):
         log.info("skipped: %s is not in the allowlist", repo)
         return None
+    started = time.monotonic()
     gw = svc.gateway(installation_id)
     if pr is None:
         pr = gw.pull(repo, number)
@@ -126,10 +133,13 @@ def evaluate_pull(
         ids = list(codex_task_ids(snapshot.body)) if detection.codex_authored else []
         svc.store.record_tasks(repo, number, ids)
         publish_check(gw, svc.store, snapshot, evaluation, own, force=force)
+        if latest == sha:  # a newer head may have arrived while this one was evaluated
+            latest = svc.latest_head(repo, number) or latest
         if latest == sha and not evaluation.pending:
             publish_comment(gw, svc.store, snapshot, evaluation, config)
         elif latest != sha:
             log.info("head moved on to %s; comment left to the newer evaluation", latest[:12])
+        _observe(svc, evaluation, repo, number, sha, pr, installation_id, delivery, started)
         log.info(
             "evaluated: %s%s",
             evaluation.conclusion,
@@ -142,6 +152,38 @@ def evaluate_pull(
             },
         )
         return evaluation
+
+
+def _observe(
+    svc: Services,
+    evaluation: Evaluation,
+    repo: str,
+    number: int,
+    sha: str,
+    pr: dict[str, Any],
+    installation_id: int,
+    delivery: str | None,
+    started: float,
+) -> None:
+    """Metrics and the audit trail; both best-effort, neither can fail the job."""
+    record_evaluation(
+        svc.redis,
+        "pending" if evaluation.pending else evaluation.conclusion,
+        {k: str(v.outcome) for k, v in evaluation.results.items()},
+        time.monotonic() - started,
+    )
+    audit.append(
+        svc.redis,
+        audit.from_evaluation(
+            evaluation,
+            repository=repo,
+            pr=number,
+            head_sha=sha,
+            person=pr.get("user") or "",
+            delivery=delivery,
+            installation=installation_id,
+        ),
+    )
 
 
 def _config(
@@ -226,7 +268,13 @@ def publish_check(
         gw.update_check(
             repo,
             check_id,
-            output={"title": out.title, "summary": out.summary, "annotations": group},
+            # The whole output again, so no batch can leave the check without its details.
+            output={
+                "title": out.title,
+                "summary": out.summary,
+                "text": out.text,
+                "annotations": group,
+            },
         )
     if fresh:
         sent.update(_annotation_key(a) for a in fresh)

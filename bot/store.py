@@ -7,12 +7,19 @@ so losing Redis costs API calls, never correctness.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import redis
 
 _P = "codex-guard:"
 DAY = 24 * 3600
+OPEN_CHECKS = f"{_P}open-checks"
+INSTALLATIONS = f"{_P}installations"
+
+
+def _open_member(repo: str, sha: str, check_id: int) -> str:
+    return json.dumps({"repo": repo, "sha": sha, "id": int(check_id)}, sort_keys=True)
 
 
 class Store:
@@ -43,6 +50,53 @@ class Store:
 
     def remember_check(self, repo: str, sha: str, check_id: int) -> None:
         self.redis.set(f"{_P}check:{repo}:{sha}", check_id, ex=30 * DAY)
+        # Every new check run starts as "maybe unfinished" until an evaluation says it
+        # completed; the stuck-check sweeper looks at the ones left here too long.
+        self.redis.zadd(OPEN_CHECKS, {_open_member(repo, sha, check_id): time.time()}, nx=True)
+
+    # Check runs that may still be `in_progress` (for the stuck-check sweeper).
+    def check_settled(self, repo: str, sha: str) -> None:
+        """The check run on ``sha`` is completed: the sweeper need not look at it."""
+        check_id = self.check_id(repo, sha)
+        if check_id is not None:
+            self.redis.zrem(OPEN_CHECKS, _open_member(repo, sha, check_id))
+
+    def open_checks(self, older_than: float, limit: int = 200) -> list[tuple[str, str, int]]:
+        """(repo, sha, check id) of check runs noted in progress before ``older_than``."""
+        found = []
+        for raw in self.redis.zrangebyscore(OPEN_CHECKS, "-inf", older_than, start=0, num=limit):
+            data = json.loads(raw)
+            found.append((data["repo"], data["sha"], int(data["id"])))
+        return found
+
+    def touch_open_check(self, repo: str, sha: str, check_id: int) -> int:
+        """Restart the clock of an open check run; returns how often it was swept."""
+        self.redis.zadd(OPEN_CHECKS, {_open_member(repo, sha, check_id): time.time()})
+        key = f"{_P}swept:{repo}:{sha}"
+        count = int(self.redis.incr(key))
+        self.redis.expire(key, 7 * DAY)
+        return count
+
+    def drop_open_check(self, repo: str, sha: str, check_id: int) -> None:
+        self.redis.zrem(OPEN_CHECKS, _open_member(repo, sha, check_id))
+        self.redis.delete(f"{_P}swept:{repo}:{sha}")
+
+    def trim_open_checks(self) -> None:
+        """Forget entries older than the life of the check ids they point at."""
+        self.redis.zremrangebyscore(OPEN_CHECKS, "-inf", time.time() - 30 * DAY)
+
+    # Which installation serves a repository (so sweepers can act without a delivery).
+    def note_installation(self, repo: str, installation_id: int) -> None:
+        self.redis.hset(INSTALLATIONS, repo, installation_id)
+
+    def installation_for(self, repo: str) -> int | None:
+        value = self.redis.hget(INSTALLATIONS, repo)
+        return int(value) if value else None
+
+    def forget_installation(self, installation_id: int) -> None:
+        for repo, value in self.redis.hgetall(INSTALLATIONS).items():
+            if int(value) == installation_id:
+                self.redis.hdel(INSTALLATIONS, repo)
 
     # The PR comment codex-guard edits in place.
     def comment_id(self, repo: str, number: int) -> int | None:
@@ -92,6 +146,10 @@ class Store:
             for key in self.redis.scan_iter(pattern, count=500):
                 self.redis.delete(key)
         self.forget_cache(f"{repo}:")
+        for raw in self.redis.zrange(OPEN_CHECKS, 0, -1):
+            if json.loads(raw).get("repo") == repo:
+                self.redis.zrem(OPEN_CHECKS, raw)
+        self.redis.hdel(INSTALLATIONS, repo)
 
 
 def dumps(data: Any) -> str:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import redis
 from cryptography.fernet import Fernet, InvalidToken
-from github import Auth, GithubIntegration
+from github import Auth, GithubException, GithubIntegration
 
 from bot.settings import Settings
 
@@ -23,6 +23,15 @@ log = logging.getLogger("codex_guard.tokens")
 
 REFRESH_MARGIN_SECONDS = 300
 _PREFIX = "codex-guard:token:"
+
+
+class InstallationGone(Exception):
+    """GitHub refused to mint a token (installation removed or suspended): no retry helps."""
+
+    def __init__(self, installation_id: int, status: int | None) -> None:
+        super().__init__(f"installation {installation_id} refused a token (HTTP {status})")
+        self.installation_id = installation_id
+        self.status = status
 
 
 class TokenStore:
@@ -45,6 +54,10 @@ class TokenStore:
             seconds_between_writes=self._settings.seconds_between_writes,
         )
 
+    def app_request(self, method: str, path: str, **kwargs: object) -> tuple[dict, object]:
+        """One request as the App itself (JWT): returns (headers, data)."""
+        return self.integration().requester.requestJsonAndCheck(method, path, **kwargs)
+
     def token(self, installation_id: int) -> str:
         now = time.time()
         cached = self._local.get(installation_id)
@@ -64,7 +77,13 @@ class TokenStore:
                     return token
             except (InvalidToken, redis.RedisError):
                 pass
-        auth = self.integration().get_access_token(installation_id)
+        try:
+            auth = self.integration().get_access_token(installation_id)
+        except GithubException as exc:
+            if exc.status in (401, 403, 404):
+                self.forget(installation_id)
+                raise InstallationGone(installation_id, exc.status) from None
+            raise
         expires = auth.expires_at
         expires_at = expires.timestamp() if isinstance(expires, datetime) else now + 3600
         self._local[installation_id] = (auth.token, expires_at)

@@ -98,9 +98,14 @@ def create_app(
             return _reply(401, "missing or invalid X-Hub-Signature-256")
         event = request.headers.get("X-GitHub-Event", "").strip()
         delivery = request.headers.get("X-GitHub-Delivery", "").strip()
-        if not event or not event.replace("_", "").isalnum() or len(event) > 64:
+        if (
+            not event
+            or not event.isascii()
+            or not event.replace("_", "").isalnum()
+            or len(event) > 64
+        ):
             return _reply(400, "missing or malformed X-GitHub-Event header")
-        if not delivery or len(delivery) > 100:
+        if not delivery or len(delivery) > 100 or not delivery.isprintable():
             return _reply(400, "missing or malformed X-GitHub-Delivery header")
         try:
             payload = _decode(raw, request.content_type or "")

@@ -33,3 +33,35 @@ def test_same_delivery_twice_still_gives_one_check_run(stack: Stack, prs):
     stack.completed_check(repo, sha)
     wait_for(lambda: not stack.redis.client().llen("codex-guard"), 10, "the queue to drain")
     assert len(stack.double.check_runs(repo, head_sha=sha, name="codex-guard")) == 1
+
+
+def test_evaluation_is_audited_and_measured(stack: Stack, prs):
+    import json
+    import subprocess
+    import sys
+
+    import requests
+
+    payload = prs.open()
+    repo = payload["repository"]["full_name"]
+    sha = payload["pull_request"]["head"]["sha"]
+    delivery = "audited-delivery"
+    assert stack.send("pull_request", payload, delivery=delivery).status_code == 202
+    stack.completed_check(repo, sha)
+
+    def audited():
+        out = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "audit", "--format", "json",
+             "--redis-url", stack.redis.url, "--repo", repo],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        return [r for r in json.loads(out.stdout) if r.get("delivery") == delivery]
+
+    [record] = wait_for(audited, 15, "the audit record")
+    assert record["head_sha"] == sha and record["pr"] == payload["pull_request"]["number"]
+    assert record["person"] == payload["pull_request"]["user"]["login"]
+    assert set(record["outcomes"]) == {"task-thread", "done-when", "tests", "agents-md"}
+    metrics = requests.get(f"{stack.url}/metrics", timeout=5).text
+    assert 'codex_guard_evaluations_total{conclusion="success"}' in metrics
+    assert "codex_guard_github_api_calls_total{" in metrics

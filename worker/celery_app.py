@@ -25,6 +25,7 @@ def _float_env(name: str, default: float) -> float:
 def make_celery(redis_url: str | None = None) -> Celery:
     url = redis_url or os.environ.get("REDIS_URL", "").strip() or DEFAULT_REDIS_URL
     app = Celery("codex_guard", broker=url)
+    visibility = _float_env("VISIBILITY_TIMEOUT", 600)
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
@@ -42,7 +43,10 @@ def make_celery(redis_url: str | None = None) -> Celery:
         broker_transport_options={
             # How long a taken job may stay unacknowledged before Redis hands it
             # to another worker (covers a lost worker host).
-            "visibility_timeout": _float_env("VISIBILITY_TIMEOUT", 600),
+            "visibility_timeout": visibility,
+            # Look for such jobs every few seconds (kombu's default is ~100 s).
+            "unacked_restore_interval": max(1, min(10, int(visibility // 2))),
+            "unacked_restore_throttle": 1,
             "socket_connect_timeout": 2,
             "socket_timeout": 5,
             "retry_on_timeout": True,
@@ -54,9 +58,29 @@ def make_celery(redis_url: str | None = None) -> Celery:
             "interval_step": 0.2,
             "interval_max": 0.5,
         },
-        beat_schedule={},
+        beat_schedule=beat_schedule(),
     )
     return app
+
+
+def beat_schedule() -> dict[str, dict[str, object]]:
+    """The sweeps the `clock` process (celery beat) sends; intervals in seconds from env."""
+    schedule: dict[str, dict[str, object]] = {}
+    for name, task, env, default in (
+        ("sweep-stuck-checks", "codex_guard.sweep_stuck_checks", "SWEEP_STUCK_SECONDS", 60),
+        (
+            "sweep-missed-deliveries",
+            "codex_guard.sweep_missed_deliveries",
+            "SWEEP_DELIVERIES_SECONDS",
+            300,
+        ),
+        ("sweep-unchecked-prs", "codex_guard.sweep_unchecked_prs", "SWEEP_PRS_SECONDS", 900),
+    ):
+        every = _float_env(env, default)
+        if every > 0:
+            # A sweep not started within its interval is dropped: the next one does the work.
+            schedule[name] = {"task": task, "schedule": every, "options": {"expires": every}}
+    return schedule
 
 
 celery_app = make_celery()

@@ -9,7 +9,6 @@ installation) end the job with one log line.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from typing import Any
 
@@ -22,6 +21,8 @@ from github import BadCredentialsException, GithubException, RateLimitExceededEx
 from bot import pipeline
 from bot.gateway import NotFound, now_iso
 from bot.logs import log_context
+from bot.tokens import InstallationGone
+from worker.backoff import backoff
 from worker.celery_app import celery_app
 
 log = logging.getLogger("codex_guard.worker")
@@ -40,7 +41,7 @@ def services() -> pipeline.Services:
 
 
 def _backoff(retries: int) -> float:
-    return min(300.0, 2.0 * (2**retries)) * random.uniform(0.5, 1.0)  # noqa: S311
+    return backoff(retries)
 
 
 def _rate_limit_wait(exc: GithubException) -> float:
@@ -73,11 +74,16 @@ class GuardTask(Task):
         }
         with log_context(**context):
             try:
+                repo, installation_id = kwargs.get("repo"), kwargs.get("installation_id")
+                if isinstance(repo, str) and installation_id is not None:
+                    svc.store.note_installation(repo, int(installation_id))
                 return fn(svc)
             except Retry:
                 raise
             except NotFound as exc:
                 log.info("ended: %s is gone", exc)
+            except InstallationGone as exc:
+                log.info("ended: %s; no retry", exc)
             except BadCredentialsException:
                 svc.tokens.forget(int(kwargs["installation_id"]))
                 if self.request.retries == 0:
@@ -135,23 +141,29 @@ def _mark_unfinished(svc: pipeline.Services, kwargs: dict[str, Any], why: str) -
             svc.store.remember_check(repo, sha, gw.create_check(repo, sha, **fields))
         else:
             gw.update_check(repo, check_id, **fields)
+        svc.store.check_settled(repo, sha)
     except Exception:  # the API is what failed; the stuck-check sweeper will find it
         log.exception("could not mark the check run as unfinished")
 
 
 @celery_app.task(bind=True, base=GuardTask, name="codex_guard.evaluate")
 def evaluate(self: GuardTask, **kwargs: Any) -> Any:
-    return self.run_guarded(
-        kwargs,
-        lambda svc: pipeline.evaluate_pull(
+    def run(svc: pipeline.Services) -> str | None:
+        from_payload = self.request.retries == 0 and kwargs.get("pull_request")
+        result = pipeline.evaluate_pull(
             svc,
             int(kwargs["installation_id"]),
             kwargs["repo"],
             int(kwargs["number"]),
-            kwargs.get("pull_request") if self.request.retries == 0 else None,
+            kwargs.get("pull_request") if from_payload else None,
+            force=bool(kwargs.get("force")),
+            delivery=kwargs.get("delivery"),
         )
-        and "ok",
-    )
+        if from_payload and kwargs.get("head_sha") and (result is None or not result.pending):
+            svc.store.check_settled(kwargs["repo"], kwargs["head_sha"])
+        return "ok" if result is not None else None
+
+    return self.run_guarded(kwargs, run)
 
 
 @celery_app.task(bind=True, base=GuardTask, name="codex_guard.evaluate_sha")
@@ -221,3 +233,32 @@ def config_changed(self: GuardTask, **kwargs: Any) -> Any:
     return self.run_guarded(
         kwargs, lambda svc: svc.store.forget_cache(f"config:{kwargs['repo']}")
     )
+
+
+# -- scheduled sweeps (Celery beat: the Procfile's `clock` process) ---------------------
+
+
+@celery_app.task(name="codex_guard.sweep_stuck_checks", ignore_result=True)
+def sweep_stuck_checks() -> int:
+    from bot import sweeper
+
+    svc = services()
+    return sweeper.run_locked(svc.redis, "stuck-checks", lambda: sweeper.sweep_stuck_checks(svc))
+
+
+@celery_app.task(name="codex_guard.sweep_missed_deliveries", ignore_result=True)
+def sweep_missed_deliveries() -> int:
+    from bot import sweeper
+
+    svc = services()
+    return sweeper.run_locked(
+        svc.redis, "missed-deliveries", lambda: sweeper.sweep_missed_deliveries(svc)
+    )
+
+
+@celery_app.task(name="codex_guard.sweep_unchecked_prs", ignore_result=True)
+def sweep_unchecked_prs() -> int:
+    from bot import sweeper
+
+    svc = services()
+    return sweeper.run_locked(svc.redis, "unchecked-prs", lambda: sweeper.sweep_unchecked_prs(svc))

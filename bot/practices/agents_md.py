@@ -1003,9 +1003,33 @@ def evaluate(snapshot: PRSnapshot, config: GuardConfig) -> PracticeResult:
     return PracticeResult(
         practice=PRACTICE_ID,
         outcome=outcome_from_findings(findings),
-        reason=_reason(chain_map, budgets, md.project_doc_max_bytes),
+        reason=_with_problems(_reason(chain_map, budgets, md.project_doc_max_bytes), findings),
         findings=tuple(findings),
     )
+
+
+_PROBLEM_NAMES = {
+    "agents-md/secret": "a secret",
+    "agents-md/over-budget": "over Codex's budget",
+    "agents-md/missing-root": "no root AGENTS.md",
+    "agents-md/missing-path": "a stale path",
+    "agents-md/missing-target": "a missing build target",
+    "agents-md/absolute-path": "a machine-specific path",
+    "agents-md/no-test-command": "no test command",
+    "agents-md/too-long": "too long",
+}
+
+
+def _with_problems(reason: str, findings: list[Finding]) -> str:
+    """The one-line reason names what is wrong, not only the chain's size."""
+    for level, word in ((Level.ERROR, "error"), (Level.WARNING, "warning")):
+        hits = [f for f in findings if f.level is level]
+        if not hits:
+            continue
+        kinds = list(dict.fromkeys(_PROBLEM_NAMES.get(f.rule, f.rule) for f in hits))
+        plural = "" if len(hits) == 1 else "s"
+        return f"{len(hits)} {word}{plural}: {', '.join(kinds)} — {reason}"
+    return reason
 
 
 def _reason(

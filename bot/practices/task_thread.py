@@ -326,5 +326,6 @@ def evaluate(snapshot: PRSnapshot, config: GuardConfig) -> PracticeResult:
         reason = findings[0].message
     else:
         linked = [f"Codex task {_short(t)}" for t in tasks] + [f"`{r.key}`" for r in trackers]
-        reason = "Links one task thread: " + " and ".join(linked) + "."
+        reason = "Links one task thread: " + " and ".join(linked)
+        reason += "" if reason.endswith("…") else "."
     return PracticeResult(PRACTICE_ID, outcome, reason, tuple(findings))

@@ -1,0 +1,1 @@
+"""codex-guard benchmarks (`make bench`): see BENCHMARKS.md for the latest numbers."""
