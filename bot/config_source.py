@@ -10,6 +10,9 @@ from bot.gateway import Gateway
 from bot.store import Store
 
 ORG_CACHE_SECONDS = 300
+# A push that touches the config on any branch drops these (see bot/handlers.py on_push);
+# the TTL only bounds how long a missed push could leave a stale copy.
+REPO_CACHE_SECONDS = 600
 _MISSING = "\0missing"
 
 
@@ -25,9 +28,20 @@ def org_config_text(gw: Gateway, store: Store, owner: str) -> str | None:
     return text
 
 
+def repo_config_text(gw: Gateway, store: Store, repo: str, base_ref: str) -> str | None:
+    """The repo's config on ``base_ref``, cached until a push changes it (or a short TTL)."""
+    key = f"config:{repo}:ref:{base_ref}"
+    cached = store.cached(key)
+    if cached is not None:
+        return None if cached == _MISSING else cached
+    text = gw.file_text(repo, CONFIG_PATH, base_ref)
+    store.cache(key, _MISSING if text is None else text, REPO_CACHE_SECONDS)
+    return text
+
+
 def load_for(gw: Gateway, store: Store, repo: str, base_ref: str) -> GuardConfig:
     """The config in force for a PR into ``base_ref``; raises ConfigError when invalid."""
-    repo_text = gw.file_text(repo, CONFIG_PATH, base_ref)
+    repo_text = repo_config_text(gw, store, repo, base_ref)
     owner = repo.split("/", 1)[0]
     org_text = None if repo.split("/", 1)[-1] == ".github" else org_config_text(gw, store, owner)
     return load_config(

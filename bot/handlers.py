@@ -188,10 +188,9 @@ def on_merge_group(payload: Payload, ctx: RouteContext) -> list[Job]:
 
 @router.register("push")
 def on_push(payload: Payload, ctx: RouteContext) -> list[Job]:
-    """A config change on the default branch drops the cached config."""
-    repo = need(payload, "repository", kind=dict)
-    ref = need(payload, "ref", kind=str)
-    if ref != f"refs/heads/{repo.get('default_branch') or repo.get('master_branch')}":
+    """A config change on any branch drops the cached config (PRs read their base branch)."""
+    need(payload, "repository", kind=dict)
+    if not need(payload, "ref", kind=str).startswith("refs/heads/"):
         return []
     touched: set[str] = set()
     for commit in payload.get("commits") or []:

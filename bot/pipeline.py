@@ -110,20 +110,22 @@ def evaluate_pull(
             return None
         latest = svc.note_head(repo, number, sha, pr.get("updated_at") or "")
         svc.store.index_sha(repo, sha, number)
-        evidence, own = gw.ci_evidence(repo, sha)
         config, config_error = _config(gw, svc.store, repo, pr)
-        probe = build_snapshot(gw, svc.store, repo, pr, config, evidence, practices_apply=False)
+        probe = build_snapshot(gw, svc.store, repo, pr, config, [], practices_apply=False)
         detection = detect(probe, config)
         applies = detection.codex_authored or config.applies_to == "all"
+        own: ExistingCheck | None = None
         if config_error is not None:
             snapshot, evaluation = probe, config_error_evaluation(detection, config_error)
+        elif not applies:
+            # Not ours to judge: no CI, tree or file reads, just a passing check.
+            snapshot, evaluation = probe, evaluate(probe, config)
         else:
-            if applies and own is None:
+            evidence, own = gw.ci_evidence(repo, sha)
+            if own is None:
                 own = _start_check(gw, svc.store, repo, sha)
-            snapshot = (
-                build_snapshot(gw, svc.store, repo, pr, config, evidence, practices_apply=True)
-                if applies
-                else probe
+            snapshot = build_snapshot(
+                gw, svc.store, repo, pr, config, evidence, practices_apply=True
             )
             overrides = tuple(
                 Override(practice=p, by=o["by"], reason=o["reason"])
@@ -136,7 +138,7 @@ def evaluate_pull(
         if latest == sha:  # a newer head may have arrived while this one was evaluated
             latest = svc.latest_head(repo, number) or latest
         if latest == sha and not evaluation.pending:
-            publish_comment(gw, svc.store, snapshot, evaluation, config)
+            publish_comment(gw, svc.store, snapshot, evaluation, config, lookup=applies)
         elif latest != sha:
             log.info("head moved on to %s; comment left to the newer evaluation", latest[:12])
         _observe(svc, evaluation, repo, number, sha, pr, installation_id, delivery, started)
@@ -231,6 +233,14 @@ def publish_check(
     status = "in_progress" if evaluation.pending else "completed"
     conclusion = None if evaluation.pending else evaluation.conclusion
     check_id = existing.id if existing else store.check_id(repo, sha)
+    digest = hashlib.sha256(
+        json.dumps([status, conclusion, out.title, out.summary, out.text, out.annotations])
+        .encode()
+    ).hexdigest()
+    published_key = f"published:{repo}:{sha}"
+    if check_id is not None and not force and store.cached(published_key) == digest:
+        log.info("check run unchanged; nothing written")
+        return check_id
     if (
         existing is not None
         and not force
@@ -240,6 +250,7 @@ def publish_check(
         and existing.title == out.title
     ):
         log.info("check run unchanged; nothing written")
+        store.cache(published_key, digest, 30 * 24 * 3600)
         return existing.id
     sent_key = f"annotations:{repo}:{sha}"
     sent = set(json.loads(store.cached(sent_key) or "[]"))
@@ -279,21 +290,37 @@ def publish_check(
     if fresh:
         sent.update(_annotation_key(a) for a in fresh)
         store.cache(sent_key, json.dumps(sorted(sent)), 30 * 24 * 3600)
+    store.cache(published_key, digest, 30 * 24 * 3600)
     return check_id
 
 
 def publish_comment(
-    gw: Gateway, store: Store, snapshot: PRSnapshot, evaluation: Evaluation, config: GuardConfig
+    gw: Gateway,
+    store: Store,
+    snapshot: PRSnapshot,
+    evaluation: Evaluation,
+    config: GuardConfig,
+    *,
+    lookup: bool = True,
 ) -> None:
+    """Create, update or leave the one PR comment.
+
+    Whether a comment exists is remembered in Redis; GitHub is asked (one list
+    call) only the first time for a PR, and not at all for PRs the practices do
+    not apply to (``lookup=False``), which only ever update a comment we know of.
+    """
     repo, number = snapshot.repo, snapshot.number
-    comment_id = store.comment_id(repo, number)
+    known = store.comment_state(repo, number)
+    comment_id = known if known is not None and known is not False else None
     previous: str | None = None
-    if comment_id is None:
+    if known is None and lookup:
         found = gw.find_comment(repo, number, COMMENT_MARKER)
         if found:
             comment_id, previous = found
             store.remember_comment(repo, number, comment_id)
-    else:
+        else:
+            store.remember_no_comment(repo, number)
+    elif comment_id is not None:
         previous = store.cached(f"comment-body:{repo}#{number}")
     action = should_comment(evaluation, config.comment, comment_id is not None)
     if action == "none":

@@ -7,6 +7,7 @@ File contents are cached by blob SHA, which never changes meaning.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bot.config import GuardConfig
@@ -17,6 +18,8 @@ from bot.snapshot import CheckEvidence, PRSnapshot
 from bot.store import Store
 
 BLOB_CACHE_SECONDS = 7 * 24 * 3600
+TREE_CACHE_SECONDS = 24 * 3600
+MAX_CACHED_BYTES = 2 * 1024 * 1024
 MAX_LINKED_ISSUES = 3
 
 
@@ -35,6 +38,34 @@ def _texts(
             store.cache(key, text, BLOB_CACHE_SECONDS)
         texts[path] = text
     return texts
+
+
+def _tree(gw: Gateway, store: Store, repo: str, sha: str) -> dict[str, str]:
+    """A commit's tree never changes, so it is read from GitHub once per SHA."""
+    key = f"tree:{repo}:{sha}"
+    cached = store.cached(key)
+    if cached is not None:
+        return json.loads(cached)
+    tree = gw.tree(repo, sha)
+    encoded = json.dumps(tree, separators=(",", ":"))
+    if len(encoded) <= MAX_CACHED_BYTES:
+        store.cache(key, encoded, TREE_CACHE_SECONDS)
+    return tree
+
+
+def _changed_files(
+    gw: Gateway, store: Store, repo: str, number: int, head: str, base: str
+) -> tuple[str, ...]:
+    """The PR's files are fixed by its head and base SHAs: read once per pair."""
+    key = f"files:{repo}#{number}:{head}:{base}"
+    cached = store.cached(key) if base else None
+    if cached is not None:
+        return tuple(json.loads(cached))
+    files = gw.pull_files(repo, number)
+    encoded = json.dumps(files, separators=(",", ":"))
+    if base and len(encoded) <= MAX_CACHED_BYTES:
+        store.cache(key, encoded, TREE_CACHE_SECONDS)
+    return tuple(files)
 
 
 def build_snapshot(
@@ -66,8 +97,8 @@ def build_snapshot(
         base = _replace(base, commit_messages=tuple(gw.pull_commit_messages(repo, number)))
     if not practices_apply:
         return base
-    head_tree = gw.tree(repo, base.head_sha)
-    changed = tuple(gw.pull_files(repo, number))
+    head_tree = _tree(gw, store, repo, base.head_sha)
+    changed = _changed_files(gw, store, repo, number, base.head_sha, pr.get("base_sha") or "")
     chain = agents_md.chain_paths(head_tree.keys(), changed, config)
     head_files = _texts(gw, store, repo, head_tree, chain)
     build_files = agents_md.referenced_build_files(head_files.values(), head_tree.keys())
@@ -80,7 +111,7 @@ def build_snapshot(
             base_files[path] = head_files[path]  # untouched by the PR: same at base
     touched_chain = [p for p in chain if p in changed_set]
     if touched_chain and base_sha:
-        base_tree = gw.tree(repo, base_sha)
+        base_tree = _tree(gw, store, repo, base_sha)
         base_files.update(_texts(gw, store, repo, base_tree, touched_chain))
     issues: dict[int, str] = {}
     if config.practices.done_when.read_linked_issue:

@@ -101,10 +101,21 @@ class Store:
     # The PR comment codex-guard edits in place.
     def comment_id(self, repo: str, number: int) -> int | None:
         value = self.redis.get(f"{_P}comment:{repo}#{number}")
-        return int(value) if value else None
+        return (int(value) or None) if value else None
 
     def remember_comment(self, repo: str, number: int, comment_id: int) -> None:
         self.redis.set(f"{_P}comment:{repo}#{number}", comment_id, ex=90 * DAY)
+
+    def remember_no_comment(self, repo: str, number: int) -> None:
+        """GitHub was asked and the PR has no codex-guard comment (yet)."""
+        self.redis.set(f"{_P}comment:{repo}#{number}", 0, ex=90 * DAY)
+
+    def comment_state(self, repo: str, number: int) -> int | bool | None:
+        """The comment's ID, False when known to have none, None when never looked up."""
+        value = self.redis.get(f"{_P}comment:{repo}#{number}")
+        if value is None:
+            return None
+        return int(value) or False
 
     # Overrides from `/codex-guard skip`.
     def add_override(self, repo: str, number: int, practice: str, by: str, reason: str) -> None:

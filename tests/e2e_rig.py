@@ -112,6 +112,13 @@ class Stack:
             process.stop()
         self.processes.clear()
 
+    def worker_evaluations(self, sha: str) -> int:
+        """How many "evaluated:" log lines the worker wrote for a head SHA."""
+        worker = self.processes.get("worker")
+        if worker is None:
+            return 0
+        return sum(1 for line in worker.lines if "evaluated:" in line and sha in line)
+
     def logs(self) -> str:
         return "\n".join(p.output() for p in self.processes.values())
 

@@ -1,0 +1,70 @@
+"""GitHub API calls per evaluation, counted at the double (issue 5's budgets).
+
+Counts, not timings: a regression that adds a call fails here on any machine.
+Counted after one warm-up evaluation in the repository, as the installation
+token and the repository's config are then shared from Redis.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e_rig import *  # noqa: F403 - fixtures
+from tests.e2e_rig import Stack, wait_for
+
+pytestmark = pytest.mark.e2e
+
+HUMAN_BODY = "Fix the flaky date parser.\n\nCloses #3\n"
+
+
+def _settle(stack: Stack, repo: str, sha: str) -> None:
+    stack.completed_check(repo, sha)
+    wait_for(lambda: not stack.redis.client().llen("codex-guard"), 10, "an empty queue")
+    # The comment, if any, is written right after the check run.
+    wait_for(lambda: stack.worker_evaluations(sha) >= 1, 10, "the evaluation log line")
+
+
+def _writes(calls) -> list:
+    return [c for c in calls if c.method in ("POST", "PATCH", "PUT", "DELETE")]
+
+
+@pytest.fixture
+def warm(stack: Stack, prs):
+    payload = prs.open()
+    stack.send("pull_request", payload)
+    _settle(stack, payload["repository"]["full_name"], payload["pull_request"]["head"]["sha"])
+    stack.double.reset_requests()
+
+
+def test_non_codex_pr_costs_at_most_two_calls(stack: Stack, prs, warm):
+    payload = prs.open(body=HUMAN_BODY, head_ref="fix-date-parser")
+    stack.send("pull_request", payload)
+    _settle(stack, payload["repository"]["full_name"], payload["pull_request"]["head"]["sha"])
+    calls = stack.double.calls()
+    assert len(calls) <= 2, [(c.method, c.path) for c in calls]
+    [run] = stack.double.check_runs(payload["repository"]["full_name"],
+                                    head_sha=payload["pull_request"]["head"]["sha"],
+                                    name="codex-guard")  # fmt: skip
+    assert run.conclusion == "success"
+
+
+def test_full_codex_evaluation_costs_at_most_seven_calls(stack: Stack, prs, warm):
+    payload = prs.open()
+    stack.send("pull_request", payload)
+    _settle(stack, payload["repository"]["full_name"], payload["pull_request"]["head"]["sha"])
+    calls = stack.double.calls()
+    assert len(calls) <= 7, [(c.method, c.path) for c in calls]
+
+
+def test_unchanged_redelivery_writes_nothing(stack: Stack, prs, warm):
+    payload = prs.open(body="## Summary\n- tweak\n\n------\n"
+                       "https://chatgpt.com/codex/tasks/task_e_" + "ab" * 16 + "\n")  # fmt: skip
+    repo, sha = payload["repository"]["full_name"], payload["pull_request"]["head"]["sha"]
+    stack.send("pull_request", payload)
+    _settle(stack, repo, sha)
+    assert len(stack.double.comments(repo, payload["pull_request"]["number"])) == 1
+    stack.double.reset_requests()
+    stack.send("pull_request", payload)  # a new delivery ID, the same content
+    wait_for(lambda: stack.worker_evaluations(sha) >= 2, 20, "the second evaluation")
+    assert _writes(stack.double.calls()) == []
+    assert len(stack.double.check_runs(repo, head_sha=sha, name="codex-guard")) == 1
