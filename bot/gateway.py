@@ -62,7 +62,7 @@ class Gateway:
         self._gh = Github(
             auth=Auth.Token(tokens.token(installation_id)),
             base_url=settings.github_api_url,
-            timeout=15,
+            timeout=settings.github_timeout,
             retry=retry_policy(),
             lazy=True,
             seconds_between_requests=settings.seconds_between_requests,

@@ -43,6 +43,7 @@ class Settings:
     allowed_repos: frozenset[str] = frozenset()
     seconds_between_requests: float = 0.0
     seconds_between_writes: float = 0.25
+    github_timeout: int = 15
 
     def webhook_secrets(self) -> tuple[str, ...]:
         """The secrets a delivery may be signed with (two during a rotation)."""
@@ -154,4 +155,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         allowed_repos=_names(env, "ALLOWED_REPOS", with_repo=True),
         seconds_between_requests=_number(env, "GITHUB_SECONDS_BETWEEN_REQUESTS", 0.0, float),
         seconds_between_writes=_number(env, "GITHUB_SECONDS_BETWEEN_WRITES", 0.25, float),
+        github_timeout=int(_number(env, "GITHUB_TIMEOUT_SECONDS", 15, int)) or 15,
     )

@@ -50,6 +50,7 @@ class TokenStore:
         return GithubIntegration(
             auth=auth,
             base_url=self._settings.github_api_url,
+            timeout=self._settings.github_timeout,
             seconds_between_requests=self._settings.seconds_between_requests,
             seconds_between_writes=self._settings.seconds_between_writes,
         )

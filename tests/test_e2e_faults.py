@@ -387,6 +387,9 @@ def test_redis_outage_refused_delivery_ends_as_a_check_run_without_human_action(
         time.sleep(2.5)  # more sweeps: the same failure is not asked for again
         assert double.world.redeliveries.count(logged.id) == 1
         assert len(own_runs(s, repo, sha)) == 1
+    except AssertionError:
+        print(s.logs()[-6000:])
+        raise
     finally:
         stop_and_keep_logs(s)
         own_redis.stop()
@@ -417,6 +420,9 @@ def test_worker_killed_mid_evaluation_job_is_delivered_again(
         time.sleep(1.0)
         assert len(own_runs(s, repo, sha)) == 1
         assert len([c for c in double.comments(repo, number) if "codex-guard" in c.body]) <= 1
+    except AssertionError:
+        print(s.logs()[-6000:])
+        raise
     finally:
         stop_and_keep_logs(s)
         own_redis.stop()
@@ -449,3 +455,23 @@ def test_no_secret_in_any_log_line_check_run_or_comment(fstack: Stack, prs, app_
     shown = json.dumps([run.output, [c.body for c in fstack.double.comments(repo, number)]])
     assert secret_value not in shown  # ...by kind and line, value masked
     assert str(APP_ID)  # (the App ID is not a secret)
+
+
+def test_github_timing_out_is_retried_then_succeeds(redis_server, double, app_key, prs):
+    """A read that hangs past GITHUB_TIMEOUT_SECONDS is abandoned and tried again."""
+    s = make_stack(redis_server, double, app_key[0], GITHUB_TIMEOUT_SECONDS="1")
+    s.start()
+    try:
+        payload = prs.open()
+        repo, number, sha = ids(payload)
+        path = files_path(repo, number)
+        s.double.inject("GET", path, None, times=1, delay=3.0)
+        assert s.send("pull_request", payload).status_code == 202
+        run = s.completed_check(repo, sha)
+        assert run.conclusion == "success", run.output
+        assert "Read timed out" in s.processes["worker"].output()
+        # The abandoned first request is recorded once the double finishes sleeping.
+        wait_for(lambda: len(s.double.calls("GET", path)) >= 2, 10, "both requests")
+        assert len(own_runs(s, repo, sha)) == 1
+    finally:
+        stop_and_keep_logs(s)
