@@ -425,17 +425,24 @@ def installation_changed(
 ) -> None:
     if action in ("deleted", "suspend"):
         svc.tokens.forget(installation_id)
-        for repo in repos:
+        # GitHub's `suspend` payload lists no repositories: add those noted for it.
+        for repo in sorted({*repos, *svc.store.repos_of(installation_id)}):
             svc.store.forget_repo(repo)
+        svc.store.forget_installation(installation_id)
         log.info("installation %s %s: cached data dropped", installation_id, action)
         return
     for repo in removed:
         svc.store.forget_repo(repo)
     if action in ("created", "repositories_added", "unsuspend"):
+        outside = [repo for repo in repos if not svc.settings.allows(repo)]
+        if outside:
+            verb = "is" if len(outside) == 1 else "are"
+            log.info("skipped: %s %s not in the allowlist", ", ".join(outside), verb)
+        allowed = [repo for repo in repos if svc.settings.allows(repo)]
+        if not allowed:
+            return  # not even a token for an installation outside the allowlist
         gw = svc.gateway(installation_id)
-        for repo in repos:
-            if not svc.settings.allows(repo):
-                continue
+        for repo in allowed:
             try:
                 branch, sha = gw.default_branch_head(repo)
             except (NotFound, GithubException):

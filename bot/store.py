@@ -93,6 +93,14 @@ class Store:
         value = self.redis.hget(INSTALLATIONS, repo)
         return int(value) if value else None
 
+    def repos_of(self, installation_id: int) -> list[str]:
+        """The repositories noted as served by ``installation_id``."""
+        return sorted(
+            repo.decode()
+            for repo, value in self.redis.hgetall(INSTALLATIONS).items()
+            if int(value) == installation_id
+        )
+
     def forget_installation(self, installation_id: int) -> None:
         for repo, value in self.redis.hgetall(INSTALLATIONS).items():
             if int(value) == installation_id:
