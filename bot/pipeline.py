@@ -342,6 +342,14 @@ def publish_comment(
     store.cache(f"comment-body:{repo}#{number}", body, 90 * 24 * 3600)
 
 
+def _allowed(svc: Services, repo: str) -> bool:
+    """The operator's allowlist, checked before any GitHub call for a repository."""
+    if svc.settings.allows(repo):
+        return True
+    log.info("skipped: %s is not in the allowlist", repo)
+    return False
+
+
 def evaluate_sha(
     svc: Services,
     installation_id: int,
@@ -352,6 +360,8 @@ def evaluate_sha(
     force: bool = False,
 ) -> int:
     """Re-evaluate the open PRs whose head is ``sha`` (CI moved, or a re-run was asked)."""
+    if not _allowed(svc, repo):
+        return 0
     numbers = pull_numbers or svc.store.prs_for_sha(repo, sha)
     done = 0
     gw = svc.gateway(installation_id)
@@ -380,6 +390,8 @@ def run_command(
     from bot.commands import Command
 
     cmd = Command.from_json(command)
+    if not _allowed(svc, repo):
+        return "not allowed"
     gw = svc.gateway(installation_id)
     with log_context(installation=installation_id, repo=repo, pr=number):
         if cmd.name == "invalid":
@@ -403,8 +415,10 @@ def run_command(
         return cmd.name
 
 
-def merge_group(svc: Services, installation_id: int, repo: str, sha: str) -> int:
+def merge_group(svc: Services, installation_id: int, repo: str, sha: str) -> int | None:
     """A passing check on a merge group: its PRs were checked before they queued."""
+    if not _allowed(svc, repo):
+        return None
     gw = svc.gateway(installation_id)
     return gw.create_check(
         repo,

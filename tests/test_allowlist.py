@@ -208,3 +208,28 @@ def test_worker_refuses_a_queued_job_for_a_repository_outside_the_allowlist(
     assert allow_stack.double.check_runs(repo, head_sha=sha, name="codex-guard") == []
     assert not allow_stack.double.calls(path_regex=rf"^/repos/{re.escape(repo)}/")
     assert not allow_stack.double.comments(repo, outside["pull_request"]["number"])
+
+
+def test_every_worker_entry_point_checks_the_allowlist_before_calling_github(
+    app_key, redis_server, redis_client
+):
+    """Jobs that reached the queue some other way still never touch a disallowed repo.
+
+    GitHub is pointed at a closed port: any call at all would raise.
+    """
+    from bot import pipeline
+    from bot.settings import load_settings
+
+    settings = load_settings({
+        "APP_ID": "1", "PRIVATE_KEY": app_key[0], "WEBHOOK_SECRET": "s",
+        "REDIS_URL": redis_server.url, "GITHUB_API_URL": "http://127.0.0.1:9/api/v3",
+        "ALLOWED_OWNERS": "octo-org",
+    })  # fmt: skip
+    svc = pipeline.Services.from_settings(settings)
+    repo = "someone-else/app"
+    assert pipeline.evaluate_pull(svc, 1, repo, 5, None) is None
+    assert pipeline.evaluate_sha(svc, 1, repo, "a" * 40, [5]) == 0
+    assert pipeline.run_command(svc, 1, repo, 5, 9, "mallory", {"name": "recheck"}) == (
+        "not allowed"
+    )
+    assert pipeline.merge_group(svc, 1, repo, "a" * 40) is None
