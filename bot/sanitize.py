@@ -41,6 +41,21 @@ def _shorten(text: str, limit: int) -> str:
     return text[: limit - 1].rstrip() + ELLIPSIS
 
 
+def _clean_short(text: str, limit: int) -> str:
+    """``_shorten(_clean(text), limit)``, cleaning only as much of ``text`` as is shown.
+
+    A cleaned prefix is a prefix of the cleaned whole, so once it is longer than
+    ``limit`` the rest cannot change the result: a quote of a 1 MB line costs
+    as much as a quote of a short one.
+    """
+    window = 4 * max(limit, 1) + 64
+    if len(text) > window:
+        head = _clean(text[:window])
+        if len(head) > max(limit, 1):
+            return _shorten(head, limit)
+    return _shorten(_clean(text), limit)
+
+
 def quote_untrusted(text: str, limit: int = 80) -> str:
     """Untrusted text as one short line of Markdown prose that renders inertly.
 
@@ -50,7 +65,7 @@ def quote_untrusted(text: str, limit: int = 80) -> str:
     prose; inside a code span use :func:`code_untrusted`, since entities are
     shown literally there.
     """
-    short = _shorten(_clean(text), limit)
+    short = _clean_short(text, limit)
     escaped = short.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return escaped.replace("@", "@" + ZERO_WIDTH_SPACE)
 
@@ -62,7 +77,7 @@ def code_untrusted(text: str, limit: int = 80) -> str:
     backticks need care: the delimiter is one backtick longer than the longest
     run inside, padded with spaces so an edge backtick cannot merge with it.
     """
-    short = _shorten(_clean(text), limit)
+    short = _clean_short(text, limit)
     if not short:
         return "` `"
     longest = run = 0

@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 from bot.config import AgentsMdConfig, GuardConfig
 from bot.findings import Finding, Level, PracticeResult, outcome_from_findings
-from bot.markdown_doc import InlineRef, inline_refs, parse
+from bot.markdown_doc import MAX_PARSE_CHARS, InlineRef, inline_refs, parse
 from bot.sanitize import code_untrusted
 from bot.snapshot import PRSnapshot
 
@@ -375,6 +375,7 @@ def find_secrets(text: str) -> list[_Secret]:
     """Credentials in one file, by line; values are kept only to mask and scrub."""
     found: list[_Secret] = []
     for number, line in enumerate(text.splitlines(), start=1):
+        on_line: list[_Secret] = []  # this line's only: no rescan of the whole file per line
         for token in _TOKEN.finditer(line):
             word = token.group()
             for kind, shape in _SECRET_SHAPES:
@@ -382,19 +383,20 @@ def find_secrets(text: str) -> list[_Secret]:
                 if start is not None:
                     hit = shape.match(word, start)
                     if hit:
-                        found.append(_Secret(kind, number, hit.group()))
+                        on_line.append(_Secret(kind, number, hit.group()))
                         break
         if "-----BEGIN" in line:
             key = _PRIVATE_KEY.search(line)
             if key:
-                found.append(_Secret("a private key", number, key.group()))
+                on_line.append(_Secret("a private key", number, key.group()))
         for assignment in _ASSIGNMENT.finditer(line):
             quote, value = assignment.group(2), assignment.group(3)
-            if any(value in s.value or s.value in value for s in found if s.line == number):
+            if any(value in s.value or s.value in value for s in on_line):
                 continue
             long_enough = len(value) >= 8 and (quote or any(c.isdigit() for c in value))
             if long_enough and not _placeholder(value):
-                found.append(_Secret("a hard-coded credential", number, value))
+                on_line.append(_Secret("a hard-coded credential", number, value))
+        found.extend(on_line)
     return found
 
 
@@ -546,7 +548,9 @@ class _Found:
     key: tuple[str, ...]
 
 
+@lru_cache(maxsize=64)
 def _size(text: str) -> int:
+    """UTF-8 size, once per text: every chain that holds a file (the root: all) asks."""
     return len(text.encode("utf-8"))
 
 
@@ -931,17 +935,51 @@ def _secret_findings(secrets: list[_Secret]) -> list[Finding]:
     return findings
 
 
-def _scrub(finding: Finding, values: list[str]) -> Finding:
-    """Belt and braces: no finding text may carry a secret, even a truncated one."""
-    message, fix = finding.message, finding.fix
-    for value in values:
-        for probe in {value, value[:16]}:
-            if len(probe) >= 8:
+_PROBE_HEAD = 8
+"""Shortest secret fragment scrubbed; also the length of the index key in `_Scrubber`."""
+
+
+class _Scrubber:
+    """Belt and braces: no finding text may carry a secret, even a truncated one.
+
+    Each secret's value and its first 16 characters (if 8 or longer) are
+    replaced with its mask. A file can hold thousands of secret-shaped strings
+    and as many findings, so the values are indexed by their first 8
+    characters and each text is checked only against the values it contains.
+    """
+
+    def __init__(self, values: list[str]) -> None:
+        self._values = values
+        self._by_head: dict[str, list[int]] = {}
+        for index, value in enumerate(values):
+            for probe in _probes(value):
+                self._by_head.setdefault(probe[:_PROBE_HEAD], []).append(index)
+
+    def _candidates(self, text: str | None) -> set[int]:
+        found: set[int] = set()
+        if not text or not self._by_head:
+            return found
+        for i in range(len(text) - _PROBE_HEAD + 1):
+            hit = self._by_head.get(text[i : i + _PROBE_HEAD])
+            if hit:
+                found.update(hit)
+        return found
+
+    def __call__(self, finding: Finding) -> Finding:
+        message, fix = finding.message, finding.fix
+        for index in sorted(self._candidates(message) | self._candidates(fix)):
+            value = self._values[index]
+            for probe in _probes(value):
                 message = message.replace(probe, mask(value))
                 fix = fix.replace(probe, mask(value)) if fix else fix
-    if message == finding.message and fix == finding.fix:
-        return finding
-    return replace(finding, message=message, fix=fix)
+        if message == finding.message and fix == finding.fix:
+            return finding
+        return replace(finding, message=message, fix=fix)
+
+
+def _probes(value: str) -> list[str]:
+    """What is scrubbed for one secret: the value, then its first 16 characters."""
+    return [p for p in dict.fromkeys((value, value[:16])) if len(p) >= _PROBE_HEAD]
 
 
 def _base_build_files(snapshot: PRSnapshot) -> dict[str, str]:
@@ -954,20 +992,34 @@ def _base_build_files(snapshot: PRSnapshot) -> dict[str, str]:
     return files
 
 
-def _paths_changed(snapshot: PRSnapshot, found: _Found, names: list[str]) -> bool:
+@dataclass(frozen=True)
+class _Changed:
+    """The PR's changed files, indexed once for the per-finding questions below."""
+
+    paths: frozenset[str]
+    prefixes: frozenset[str]  # every ``x`` such that some changed path starts with ``x/``
+    basenames: frozenset[str]
+
+    @classmethod
+    def of(cls, changed_files: Iterable[str]) -> _Changed:
+        paths = frozenset(changed_files)
+        prefixes = {p[:i] for p in paths for i, ch in enumerate(p) if ch == "/"}
+        return cls(paths, frozenset(prefixes), frozenset(posixpath.basename(p) for p in paths))
+
+
+def _paths_changed(changed: _Changed, found: _Found, names: list[str]) -> bool:
     """Did the PR touch what a finding is about (the referenced path, the build file)?"""
-    changed = set(snapshot.changed_files)
     rule = found.key[0]
     if rule == "agents-md/missing-root":
-        return any(name in changed for name in names)
+        return any(name in changed.paths for name in names)
     if rule == "agents-md/missing-path":
         path, target = found.key[1], found.key[2]
         bases = _ancestors(_parent(path))
         candidates = {posixpath.normpath(posixpath.join(b, target)) for b in bases}
-        return any(
-            c in changed or any(p.startswith(c.rstrip("/") + "/") for p in changed)
-            for c in candidates
-        ) or any(posixpath.basename(p) == target for p in changed)
+        return (
+            any(c in changed.paths or c.rstrip("/") in changed.prefixes for c in candidates)
+            or target in changed.basenames
+        )
     return False
 
 
@@ -980,6 +1032,7 @@ def evaluate(snapshot: PRSnapshot, config: GuardConfig) -> PracticeResult:
     base_agents = {p: t for p, t in snapshot.base_files.items() if _is_agents_file(p, names)}
     base, *_ = _judge(snapshot, config, base_agents, _base_build_files(snapshot), at_base=True)
     base_keys = {f.key for f in base}
+    changed = _Changed.of(snapshot.changed_files)
     findings: list[Finding] = []
     seen: set[tuple[object, ...]] = set()
     for item in head:
@@ -987,7 +1040,7 @@ def evaluate(snapshot: PRSnapshot, config: GuardConfig) -> PracticeResult:
         if (
             item.key in base_keys
             and item.key[0] not in ALWAYS_INTRODUCED
-            and not _paths_changed(snapshot, item, names)
+            and not _paths_changed(changed, item, names)
         ):
             finding = replace(
                 finding,
@@ -998,12 +1051,14 @@ def evaluate(snapshot: PRSnapshot, config: GuardConfig) -> PracticeResult:
         if ident not in seen:
             seen.add(ident)
             findings.append(finding)
-    secret_values = [s.value for s in secrets]
-    findings = [_scrub(f, secret_values) for f in _secret_findings(secrets) + findings]
+    scrub = _Scrubber([s.value for s in secrets])
+    findings = [scrub(f) for f in _secret_findings(secrets) + findings]
+    reason = _reason(chain_map, budgets, md.project_doc_max_bytes)
+    reason += _cut_note(chain_map, head_agents)
     return PracticeResult(
         practice=PRACTICE_ID,
         outcome=outcome_from_findings(findings),
-        reason=_with_problems(_reason(chain_map, budgets, md.project_doc_max_bytes), findings),
+        reason=_with_problems(reason, findings),
         findings=tuple(findings),
     )
 
@@ -1030,6 +1085,15 @@ def _with_problems(reason: str, findings: list[Finding]) -> str:
         plural = "" if len(hits) == 1 else "s"
         return f"{len(hits)} {word}{plural}: {', '.join(kinds)} — {reason}"
     return reason
+
+
+def _cut_note(chain_map: Mapping[str, list[str]], files: Mapping[str, str]) -> str:
+    """Said when a file is too long to read whole for paths and commands."""
+    cut = sorted({p for chain in chain_map.values() for p in chain if p in files
+                  and len(files[p]) > MAX_PARSE_CHARS})  # fmt: skip
+    if not cut:
+        return ""
+    return f"; only the first {_kib(MAX_PARSE_CHARS)} of {_names(cut)} read for paths and commands"
 
 
 def _reason(

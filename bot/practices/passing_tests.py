@@ -14,12 +14,13 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from bot import CHECK_NAME
 from bot.config import GuardConfig, PracticeLevel
 from bot.findings import Finding, Level, Outcome, PracticeResult, outcome_from_findings
 from bot.markdown_doc import Document, Section, parse
+from bot.practices.task_thread import MAX_SCAN_CHARS
 from bot.sanitize import code_untrusted, quote_untrusted
 from bot.snapshot import CheckEvidence, PRSnapshot
 
@@ -128,15 +129,15 @@ def _clauses(text: str) -> list[str]:
             pieces.append(text[start : i + 1])
             start = i + 1
     pieces.append(text[start:])
-    clauses: list[str] = []
+    clauses: list[list[str]] = []  # pieces joined at the end: no quadratic `+=`
     for piece in pieces:
         if not piece.strip():
             continue
         if clauses and not any(_looks_like_command(s) for s in _split_code(piece)[1]):
-            clauses[-1] += piece
+            clauses[-1].append(piece)
         else:
-            clauses.append(piece)
-    return clauses
+            clauses.append([piece])
+    return ["".join(parts) for parts in clauses]
 
 
 KNOWN_TOOLS = frozenset(
@@ -253,10 +254,15 @@ def _testing_sections(doc: Document) -> list[Section]:
     return doc.find(*TESTING_TITLES)
 
 
+def _read_body(body: str | None) -> str:
+    """The part of a PR body that is read: GitHub's cap, like the other practices."""
+    return (body or "")[:MAX_SCAN_CHARS]
+
+
 def testing_notes(body: str) -> list[TestingNote]:
     """Every command Codex's Testing section(s) mention, with what happened to it."""
     notes: list[TestingNote] = []
-    for section in _testing_sections(parse(body or "")):
+    for section in _testing_sections(parse(_read_body(body))):
         notes.extend(_section_notes(section))
     return notes
 
@@ -375,8 +381,25 @@ def command_key(command: str) -> tuple[str, ...]:
     return tuple(key)
 
 
-def _mentioned(key: tuple[str, ...], note_keys: Sequence[tuple[str, ...]], prose: str) -> bool:
-    if any(k[: len(key)] == key for k in note_keys):
+_Trie: TypeAlias = dict[str, "_Trie"]
+
+
+def _prefix_trie(keys: Iterable[tuple[str, ...]]) -> _Trie:
+    """Every key as a path of words, so "is a prefix of some key" is one walk."""
+    root: _Trie = {}
+    for key in keys:
+        node = root
+        for word in key:
+            node = node.setdefault(word, {})
+    return root
+
+
+def _mentioned(key: tuple[str, ...], note_keys: _Trie, prose: str) -> bool:
+    """A note's command starts with ``key``, or the prose names it word for word."""
+    node: _Trie | None = note_keys
+    for word in key:
+        node = node.get(word) if node is not None else None
+    if node is not None:
         return True
     return f" {' '.join(key)} " in prose
 
@@ -463,7 +486,7 @@ def _is_codex(snapshot: PRSnapshot, config: GuardConfig) -> bool:
 def _note_findings(
     snapshot: PRSnapshot, config: GuardConfig, level: Level
 ) -> tuple[list[Finding], str]:
-    body = snapshot.body or ""
+    body = _read_body(snapshot.body)
     doc = parse(body)
     sections = _testing_sections(doc)
     notes = [n for s in sections for n in _section_notes(s)]
@@ -528,8 +551,8 @@ def _note_findings(
                     + (f"; AGENTS.md asks for {asked}." if asked else "."),
                 )
             )
-        return findings, "no Testing notes"
-    note_keys = [command_key(n.command) for n in notes if n.command]
+        return findings, "no Testing notes" + _cut_note(snapshot)
+    note_keys = _prefix_trie(command_key(n.command) for n in notes if n.command)
     words = [w for s in sections for w in s.text.replace("`", " ").casefold().split()]
     prose = f" {' '.join(words)} "
     for command in expected:
@@ -548,7 +571,14 @@ def _note_findings(
         )
     bad = sum(1 for n in notes if n.state in ("failed", "not_run"))
     summary = f"Testing notes: {bad} failed or not run" if bad else "Testing notes look fine"
-    return findings, summary
+    return findings, summary + _cut_note(snapshot)
+
+
+def _cut_note(snapshot: PRSnapshot) -> str:
+    """Said in the reason when the body is longer than GitHub allows, so not all was read."""
+    if len(snapshot.body or "") <= MAX_SCAN_CHARS:
+        return ""
+    return f" (read the first {MAX_SCAN_CHARS:,} characters of the PR body)"
 
 
 def _root_agents_commands(snapshot: PRSnapshot) -> list[AgentsCommand]:

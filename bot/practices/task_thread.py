@@ -87,8 +87,12 @@ def codex_task_ids(text: str) -> tuple[str, ...]:
     ``[Codex Task](...)`` link, ``/codex/cloud/tasks/``, ``www.``, upper-case
     hex, a dropped underscore, trailing punctuation.
     """
+    return _task_ids_in(_prose(text))
+
+
+def _task_ids_in(prose: str) -> tuple[str, ...]:
     seen: dict[str, None] = {}
-    for match in _TASK_LINK.finditer(_prose(text)):
+    for match in _TASK_LINK.finditer(prose):
         seen.setdefault(f"task_{match.group(1).lower()}_{match.group(2).lower()}", None)
     return tuple(seen)
 
@@ -253,17 +257,26 @@ def _how_to_link(trackers: TrackerConfig) -> str:
     return "Add to the PR description " + ", or ".join(ways) + "."
 
 
+@lru_cache(maxsize=512)
+def _other_tasks(body: str) -> frozenset[str]:
+    """Task IDs of another open PR, read once per body.
+
+    Kept out of the shared parse cache: a repo may have hundreds of open PRs,
+    each read only here, and they would push out the texts every practice reads.
+    """
+    return frozenset(_task_ids_in(reference_text(body[:MAX_SCAN_CHARS], cache=False)))
+
+
 def _shared_findings(
     snapshot: PRSnapshot, task_ids: tuple[str, ...], level: Level
 ) -> list[Finding]:
     others: Mapping[int, str] = snapshot.other_open_prs or {}
+    other_tasks = {
+        n: _other_tasks(body or "") for n, body in others.items() if n != snapshot.number
+    }
     findings = []
     for task_id in task_ids:
-        sharing = sorted(
-            n
-            for n, body in others.items()
-            if n != snapshot.number and task_id in codex_task_ids(body or "")
-        )
+        sharing = sorted(n for n, tasks in other_tasks.items() if task_id in tasks)
         if sharing:
             prs = ", ".join(f"#{n}" for n in sharing)
             findings.append(
@@ -313,7 +326,12 @@ def evaluate(snapshot: PRSnapshot, config: GuardConfig) -> PracticeResult:
             Finding(
                 rule="task-thread/missing",
                 level=Level.ERROR,
-                message="The PR links no task thread.",
+                message="The PR links no task thread."
+                + (
+                    f" (Only the first {MAX_SCAN_CHARS:,} characters of the body were read.)"
+                    if len(snapshot.body or "") > MAX_SCAN_CHARS
+                    else ""
+                ),
                 fix=_how_to_link(settings.trackers),
             )
         )
