@@ -14,6 +14,8 @@ SEEN_FOR_SECONDS = 4 * 24 * 3600
 CLAIM_FOR_SECONDS = 60
 ASKED_FOR_SECONDS = 4 * 24 * 3600
 _PREFIX = "codex-guard:delivery:"
+KEY_PREFIX = _PREFIX
+"""A delivery's ledger key is ``KEY_PREFIX + GUID`` (the receiver's delivery script sets it)."""
 _ASKED = "codex-guard:redelivery-asked:"
 
 

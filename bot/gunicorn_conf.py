@@ -8,6 +8,7 @@ worker.
 import os
 import sys
 
+from bot.coalesce import window_from_env
 from bot.logs import configure
 from bot.settings import SettingsError, load_settings
 
@@ -15,6 +16,11 @@ try:
     _settings = load_settings()
 except SettingsError as _exc:
     print(str(_exc), file=sys.stderr, flush=True)
+    sys.exit(2)
+try:
+    window_from_env()
+except ValueError as _exc:
+    print(f"codex-guard: {_exc}", file=sys.stderr, flush=True)
     sys.exit(2)
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))

@@ -142,11 +142,21 @@ def _labels(field: bytes | str) -> list[str] | None:
 # ---------------------------------------------------------------- recording
 
 
-def record_delivery(client: redis.Redis, event: str, outcome: str) -> None:
-    """Count one webhook delivery by event and what the receiver did with it."""
+DELIVERIES_KEY = _KEY_DELIVERIES
+"""The hash ``record_delivery`` counts in (the receiver's delivery script counts there too)."""
+
+
+def delivery_field(event: str, outcome: str) -> str:
+    """The ``DELIVERIES_KEY`` field for one (event, outcome), with labels bounded."""
     event_label = event if event in KNOWN_EVENTS else "other"
     outcome_label = outcome if outcome in DELIVERY_OUTCOMES else "other"
-    _write(client, lambda p: p.hincrby(_KEY_DELIVERIES, _field(event_label, outcome_label), 1))
+    return _field(event_label, outcome_label)
+
+
+def record_delivery(client: redis.Redis, event: str, outcome: str) -> None:
+    """Count one webhook delivery by event and what the receiver did with it."""
+    field = delivery_field(event, outcome)
+    _write(client, lambda p: p.hincrby(_KEY_DELIVERIES, field, 1))
 
 
 def _bucket_index(seconds: float) -> int:

@@ -20,10 +20,15 @@ class PayloadError(ValueError):
 
 @dataclass(frozen=True)
 class Job:
-    """A unit of work for the worker: a Celery task name and JSON-safe kwargs."""
+    """A unit of work for the worker: a Celery task name and JSON-safe kwargs.
+
+    ``countdown``: seconds before the worker may run it (a coalesced job waits out its
+    window); None runs it as soon as a worker is free.
+    """
 
     task: str
     kwargs: dict[str, Any] = field(default_factory=dict)
+    countdown: float | None = None
 
 
 @dataclass(frozen=True)

@@ -457,9 +457,11 @@ def test_no_secret_in_any_log_line_check_run_or_comment(fstack: Stack, prs, app_
     assert str(APP_ID)  # (the App ID is not a secret)
 
 
-def test_github_timing_out_is_retried_then_succeeds(redis_server, double, app_key, prs):
+def test_github_timing_out_is_retried_then_succeeds(double, app_key, prs, tmp_path):
     """A read that hangs past GITHUB_TIMEOUT_SECONDS is abandoned and tried again."""
-    s = make_stack(redis_server, double, app_key[0], GITHUB_TIMEOUT_SECONDS="1")
+    own_redis = RedisServer(tmp_path)  # so the module's worker cannot take this job
+    own_redis.start()
+    s = make_stack(own_redis, double, app_key[0], GITHUB_TIMEOUT_SECONDS="1")
     s.start()
     try:
         payload = prs.open()
@@ -475,3 +477,4 @@ def test_github_timing_out_is_retried_then_succeeds(redis_server, double, app_ke
         assert len(own_runs(s, repo, sha)) == 1
     finally:
         stop_and_keep_logs(s)
+        own_redis.stop()

@@ -176,3 +176,143 @@ def test_metrics_count_deliveries_by_event_and_outcome(client, redis_client, web
     assert 'codex_guard_deliveries_total{event="pull_request",outcome="duplicate"} 1.0' in text
     assert 'codex_guard_deliveries_total{event="pull_request",outcome="rejected"} 1.0' in text
     assert "codex_guard_queue_depth 1.0" in text
+
+
+# -- coalescing and the one-round-trip publish ---------------------------------------------
+
+
+def _app(settings, redis_client, seconds=1.0):
+    return create_app(settings, make_celery(settings.redis_url), redis_client, seconds)
+
+
+def _edited(payload, body, second):
+    p = json.loads(json.dumps(payload))
+    p["action"] = "edited"
+    p["pull_request"]["body"] = body
+    p["pull_request"]["updated_at"] = f"2030-01-01T00:00:{second:02d}Z"
+    return p
+
+
+def _raw_messages(redis_client):
+    return [json.loads(raw) for raw in redis_client.lrange("codex-guard", 0, -1)]
+
+
+def test_a_burst_for_one_pr_queues_one_delayed_job_and_keeps_the_newest_state(
+    settings, redis_client, webhook_examples
+):
+    from bot.coalesce import Coalescer
+
+    app = _app(settings, redis_client).test_client()
+    payload = example(webhook_examples, "pull_request", "opened")
+    answers = [
+        post(app, "pull_request", _edited(payload, f"body {i}", i), delivery=f"b-{i}")
+        for i in range(5)
+    ]
+    assert [a.status_code for a in answers] == [202] * 5
+    assert [a.get_json().get("coalesced", 0) for a in answers] == [0, 1, 1, 1, 1]
+    [(task, kwargs)] = queued(redis_client)
+    [message] = _raw_messages(redis_client)
+    assert task == "codex_guard.evaluate" and message["headers"]["eta"]  # waits out the window
+    key = kwargs["coalesce"]
+    assert key == f"pr:{payload['repository']['full_name']}#{payload['pull_request']['number']}"
+    state = Coalescer(redis_client).take(key, message["headers"]["id"])
+    assert state["task"] == "codex_guard.evaluate"
+    assert state["kwargs"]["pull_request"]["body"] == "body 4"
+    assert state["kwargs"]["delivery"] == "b-4"
+
+
+def test_a_coalesced_delivery_is_recorded_as_seen(settings, redis_client, webhook_examples):
+    app = _app(settings, redis_client).test_client()
+    payload = example(webhook_examples, "pull_request", "opened")
+    assert post(app, "pull_request", _edited(payload, "a", 1), delivery="c-1").status_code == 202
+    second = post(app, "pull_request", _edited(payload, "b", 2), delivery="c-2")
+    assert second.status_code == 202 and second.get_json()["coalesced"] == 1
+    again = post(app, "pull_request", _edited(payload, "b", 2), delivery="c-2")
+    assert again.status_code == 200 and again.get_json()["message"].startswith("duplicate")
+    assert len(queued(redis_client)) == 1
+    text = app.get("/metrics").get_data(as_text=True)
+    assert 'codex_guard_deliveries_total{event="pull_request",outcome="queued"} 2.0' in text
+    assert 'codex_guard_deliveries_total{event="pull_request",outcome="duplicate"} 1.0' in text
+
+
+def test_ci_events_for_the_pr_ride_along_with_its_pull_request_job(
+    settings, redis_client, webhook_examples
+):
+    app = _app(settings, redis_client).test_client()
+    payload = example(webhook_examples, "pull_request", "opened")
+    assert post(app, "pull_request", payload).status_code == 202
+    from tests.e2e_helpers import check_suite_completed
+
+    suite = check_suite_completed(webhook_examples, payload)
+    assert post(app, "check_suite", suite).get_json()["coalesced"] == 1
+    assert [t for t, _ in queued(redis_client)] == ["codex_guard.evaluate"]
+
+
+def test_forced_jobs_and_commands_are_never_coalesced(settings, redis_client, webhook_examples):
+    app = _app(settings, redis_client).test_client()
+    payload = example(webhook_examples, "check_run", "rerequested")
+    payload["check_run"]["name"] = "codex-guard"
+    assert post(app, "check_run", payload).status_code == 202
+    assert post(app, "check_run", payload).status_code == 202
+    jobs = queued(redis_client)
+    assert [t for t, _ in jobs] == ["codex_guard.evaluate_sha"] * 2
+    assert all(kw["force"] and "coalesce" not in kw for _, kw in jobs)
+    assert all(m["headers"]["eta"] is None for m in _raw_messages(redis_client))
+
+
+def test_window_zero_turns_coalescing_off(settings, redis_client, webhook_examples):
+    app = _app(settings, redis_client, 0).test_client()
+    payload = example(webhook_examples, "pull_request", "opened")
+    for i in range(3):
+        assert post(app, "pull_request", _edited(payload, str(i), i)).status_code == 202
+    jobs = queued(redis_client)
+    assert len(jobs) == 3 and not any("coalesce" in kw for _, kw in jobs)
+    assert redis_client.keys("codex-guard:coalesce:*") == []
+
+
+def test_a_queue_failure_releases_the_claim_and_the_offer(settings, redis_client, webhook_examples):
+    """The script ran but its answer was lost: 503, and a redelivery still queues a job."""
+    import redis as redis_lib
+
+    from bot.coalesce import Coalescer
+
+    app = _app(settings, redis_client)
+    publisher = app.extensions["codex_guard.publisher"]
+    real = publisher._script
+
+    def lost(*args, **kwargs):
+        real(*args, **kwargs)
+        raise redis_lib.ConnectionError("connection reset")
+
+    publisher._script = lost
+    client = app.test_client()
+    payload = _edited(example(webhook_examples, "pull_request", "opened"), "x", 1)
+    assert post(client, "pull_request", payload, delivery="lost-1").status_code == 503
+    key = f"pr:{payload['repository']['full_name']}#{payload['pull_request']['number']}"
+    assert not Coalescer(redis_client).pending(key)
+    assert not redis_client.exists("codex-guard:delivery:lost-1")
+    publisher._script = real
+    again = post(client, "pull_request", payload, delivery="lost-1")
+    assert again.status_code == 202 and "coalesced" not in again.get_json()
+    assert len(queued(redis_client)) == 2  # one more job than needed, none lost
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'codex_guard_deliveries_total{event="pull_request",outcome="unavailable"} 1.0' in text
+
+
+def test_queued_message_is_what_celery_itself_would_send(settings, redis_client, webhook_examples):
+    """Same envelope as kombu's Redis transport, so the worker and the sweepers read it."""
+    from bot.metrics import queue_state
+    from bot.queue import enqueue
+    from bot.routing import Job
+
+    app = _app(settings, redis_client, 0).test_client()
+    opened = example(webhook_examples, "pull_request", "opened")
+    assert post(app, "pull_request", opened).status_code == 202
+    enqueue(make_celery(settings.redis_url), [Job("codex_guard.evaluate", {"a": 1})])
+    ours, celerys = reversed(_raw_messages(redis_client))
+    assert ours.keys() == celerys.keys()
+    assert set(celerys["headers"]) <= set(ours["headers"])
+    assert set(celerys["properties"]) == set(ours["properties"])
+    assert ours["properties"]["delivery_info"] == celerys["properties"]["delivery_info"]
+    depth, age = queue_state(redis_client)
+    assert depth == 2 and age is not None and age < 60  # the receiver stamps queued_at

@@ -19,6 +19,7 @@ from celery.exceptions import Retry
 from github import BadCredentialsException, GithubException, RateLimitExceededException
 
 from bot import pipeline
+from bot.coalesce import Coalescer
 from bot.gateway import NotFound, now_iso
 from bot.logs import log_context
 from bot.tokens import InstallationGone
@@ -105,6 +106,11 @@ class GuardTask(Task):
                 self._transient(svc, kwargs, f"GitHub answered {exc.status}")
             except (requests.RequestException, redis.RedisError, OSError) as exc:
                 self._transient(svc, kwargs, type(exc).__name__)
+            except Exception:
+                # A bug must not leave the check stuck in progress: bounded retries,
+                # then the check says the evaluation could not finish.
+                log.exception("unexpected error")
+                self._transient(svc, kwargs, "an internal error")
         return None
 
     def _transient(self, svc: pipeline.Services, kwargs: dict[str, Any], why: str) -> None:
@@ -146,39 +152,75 @@ def _mark_unfinished(svc: pipeline.Services, kwargs: dict[str, Any], why: str) -
         log.exception("could not mark the check run as unfinished")
 
 
+def _evaluate_pull(task: GuardTask, svc: pipeline.Services, kwargs: dict[str, Any]) -> Any:
+    from_payload = task.request.retries == 0 and kwargs.get("pull_request")
+    result = pipeline.evaluate_pull(
+        svc,
+        int(kwargs["installation_id"]),
+        kwargs["repo"],
+        int(kwargs["number"]),
+        kwargs.get("pull_request") if from_payload else None,
+        force=bool(kwargs.get("force")),
+        delivery=kwargs.get("delivery"),
+    )
+    if from_payload and kwargs.get("head_sha") and (result is None or not result.pending):
+        svc.store.check_settled(kwargs["repo"], kwargs["head_sha"])
+    return "ok" if result is not None else None
+
+
+def _evaluate_sha(task: GuardTask, svc: pipeline.Services, kwargs: dict[str, Any]) -> Any:
+    return pipeline.evaluate_sha(
+        svc,
+        int(kwargs["installation_id"]),
+        kwargs["repo"],
+        kwargs["head_sha"],
+        list(kwargs.get("pull_numbers") or []),
+        force=bool(kwargs.get("force")),
+    )
+
+
+_EVALUATIONS = {"codex_guard.evaluate": _evaluate_pull, "codex_guard.evaluate_sha": _evaluate_sha}
+
+
+def _run_evaluation(task: GuardTask, kwargs: dict[str, Any]) -> Any:
+    """Run an evaluation job; a coalesced one first takes the newest state of its PR.
+
+    The receiver queued the job (with a countdown) for the first event of a burst and
+    stored each event's state under the job's ``coalesce`` key. On its first run the job
+    takes the newest state atomically and evaluates that (the newest event's task and
+    kwargs); it ends at once when another job will take the state or an earlier job already
+    took it and nothing changed since. A PR snapshot some earlier job already evaluated is
+    not reused: the PR is then read from GitHub (a CI event brought this job here). A retry
+    does not take again; it re-runs the job's own kwargs, reading the PR from GitHub.
+    """
+    key = kwargs.get("coalesce")
+
+    def run(svc: pipeline.Services) -> Any:
+        name, job = task.name, kwargs
+        if isinstance(key, str) and task.request.retries == 0:
+            state, fresh = Coalescer(svc.redis).take_entry(key, task.request.id)
+            if state is None or state.get("task") not in _EVALUATIONS:
+                log.info("coalesced: a newer job evaluates %s, or one already did", key)
+                return None
+            name, job = state["task"], dict(state.get("kwargs") or {})
+            if not fresh:
+                job.pop("pull_request", None)
+        context = {"delivery": job.get("delivery"), "pr": job.get("number"),
+                   "head_sha": job.get("head_sha")}  # fmt: skip
+        with log_context(**context):
+            return _EVALUATIONS[name](task, svc, job)
+
+    return task.run_guarded(kwargs, run)
+
+
 @celery_app.task(bind=True, base=GuardTask, name="codex_guard.evaluate")
 def evaluate(self: GuardTask, **kwargs: Any) -> Any:
-    def run(svc: pipeline.Services) -> str | None:
-        from_payload = self.request.retries == 0 and kwargs.get("pull_request")
-        result = pipeline.evaluate_pull(
-            svc,
-            int(kwargs["installation_id"]),
-            kwargs["repo"],
-            int(kwargs["number"]),
-            kwargs.get("pull_request") if from_payload else None,
-            force=bool(kwargs.get("force")),
-            delivery=kwargs.get("delivery"),
-        )
-        if from_payload and kwargs.get("head_sha") and (result is None or not result.pending):
-            svc.store.check_settled(kwargs["repo"], kwargs["head_sha"])
-        return "ok" if result is not None else None
-
-    return self.run_guarded(kwargs, run)
+    return _run_evaluation(self, kwargs)
 
 
 @celery_app.task(bind=True, base=GuardTask, name="codex_guard.evaluate_sha")
 def evaluate_sha(self: GuardTask, **kwargs: Any) -> Any:
-    return self.run_guarded(
-        kwargs,
-        lambda svc: pipeline.evaluate_sha(
-            svc,
-            int(kwargs["installation_id"]),
-            kwargs["repo"],
-            kwargs["head_sha"],
-            list(kwargs.get("pull_numbers") or []),
-            force=bool(kwargs.get("force")),
-        ),
-    )
+    return _run_evaluation(self, kwargs)
 
 
 @celery_app.task(bind=True, base=GuardTask, name="codex_guard.command")
