@@ -163,8 +163,8 @@ def run() -> dict[str, Any]:
     ]  # fmt: skip
     md = table(["measure", "value", "target", "verdict"], rows)
     md += (
-        "\n\nMeasured before the coalescer (`bot/coalesce.py`) is wired into the receiver "
-        "and worker."
+        "\n\nThe receiver coalesces evaluations of one PR within `COALESCE_SECONDS` "
+        "(default 1 s; `bot/coalesce.py`)."
     )
     write_result("burst", result, md)
     return result

@@ -96,7 +96,9 @@ def steady(
 
 
 def one_config(world: World, concurrency: str | None) -> dict[str, Any]:
-    env = {"WEB_CONCURRENCY": "1"}
+    # Every delivery is a distinct PR, so nothing coalesces; the window (COALESCE_SECONDS,
+    # default 1 s) would only add its fixed delay to each latency, so it is off here.
+    env = {"WEB_CONCURRENCY": "1", "COALESCE_SECONDS": "0"}
     if concurrency:
         env["WORKER_CONCURRENCY"] = concurrency
     repo = world.prs.open()["repository"]["full_name"]

@@ -235,6 +235,22 @@ def test_config_on_the_pr_head_is_ignored(stack: Stack, seed: Seeder):
     assert "turned off in config" not in run.output["summary"]
 
 
+def test_pr_that_weakens_agents_md_and_its_own_rules_cannot_pass_itself(
+    stack: Stack, seed: Seeder
+):
+    """Deleting the root AGENTS.md while turning agents-md off at the head still fails."""
+    payload = seed.open(
+        repo=fresh_repo(),
+        head_files={".github/codex-guard.yml": "practices:\n  agents-md: {level: off}\n"},
+    )
+    repo, _, sha = ids(payload)
+    stack.double.put_files(repo, sha, {}, delete=["AGENTS.md"])
+    run = deliver_and_wait(stack, payload)
+    assert run.conclusion == "failure"
+    assert "agents-md/missing-root" in run.output["text"]
+    assert "turned off in config" not in run.output["summary"]
+
+
 def test_config_on_the_base_branch_is_honoured(stack: Stack, seed: Seeder):
     payload = seed.open(
         repo=fresh_repo(),
