@@ -17,7 +17,7 @@ from typing import Any
 from bot.report import COMMENT_MARKER
 from bot.sandbox import GitHubDouble
 from tests.conftest import example
-from tests.e2e_rig import GOOD_AGENTS_MD, GOOD_BODY, Stack, wait_for
+from tests.e2e_rig import GOOD_BODY, Stack, label_objects, pr_files, wait_for
 
 Examples = dict[str, list[dict[str, Any]]]
 
@@ -79,15 +79,8 @@ class Seeder:
         pr["base"]["sha"] = secrets.token_hex(20)
         pr["head"]["repo"] = copy.deepcopy(repository)
         pr["base"]["repo"] = copy.deepcopy(repository)
-        pr["labels"] = [
-            {"id": i + 1, "node_id": f"L{i}", "url": "", "name": label, "color": "ededed",
-             "default": False, "description": None}
-            for i, label in enumerate(labels)
-        ]  # fmt: skip
-        base = {"AGENTS.md": GOOD_AGENTS_MD, "app/export.py": "x = 1\n", "tests/test_x.py": ""}
-        base.update(base_files or {})
-        head = {**base, "app/export.py": "x = 2\n"}
-        head.update(head_files or {})
+        pr["labels"] = label_objects(labels)
+        base, head = pr_files(base_files, head_files)
         self.double.seed_from_event(payload)
         self.double.put_files(repo, pr["base"]["sha"], base)
         self.double.set_branch(repo, pr["base"]["ref"], pr["base"]["sha"])
@@ -118,6 +111,19 @@ def bot_comments(double: GitHubDouble, repo: str, number: int) -> list[Any]:
 
 def guard_comments(double: GitHubDouble, repo: str, number: int) -> list[Any]:
     return [c for c in bot_comments(double, repo, number) if c.body.startswith(COMMENT_MARKER)]
+
+
+def worker_lines(stack: Stack, **match: Any) -> list[dict[str, Any]]:
+    """The worker's JSON log records whose fields equal ``match``, oldest first."""
+    found = []
+    for line in stack.processes["worker"].lines:
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(data, dict) and all(data.get(k) == v for k, v in match.items()):
+            found.append(data)
+    return found
 
 
 def log_records(stack: Stack) -> list[dict[str, Any]]:

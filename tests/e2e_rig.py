@@ -155,6 +155,27 @@ class Stack:
         )
 
 
+def label_objects(labels: tuple[str, ...]) -> list[dict[str, Any]]:
+    """A PR's `labels` as GitHub sends them."""
+    return [
+        {"id": i + 1, "node_id": f"L{i}", "url": "", "name": name, "color": "ededed",
+         "default": False, "description": None}
+        for i, name in enumerate(labels)
+    ]  # fmt: skip
+
+
+def pr_files(
+    base_files: dict[str, str] | None, head_files: dict[str, str] | None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The base and head trees of a seeded PR: a good AGENTS.md and one changed file,
+    with ``base_files`` and ``head_files`` on top."""
+    base = {"AGENTS.md": GOOD_AGENTS_MD, "app/export.py": "x = 1\n", "tests/test_x.py": ""}
+    base.update(base_files or {})
+    head = {**base, "app/export.py": "x = 2\n"}
+    head.update(head_files or {})
+    return base, head
+
+
 class PullRequests:
     """Builds Codex (or not) PRs in the double from GitHub's real `pull_request` payload."""
 
@@ -189,17 +210,12 @@ class PullRequests:
         pr["head"]["ref"] = head_ref
         pr["head"]["sha"] = secrets.token_hex(20)
         pr["base"]["sha"] = secrets.token_hex(20)
-        pr["labels"] = [{"id": i + 1, "node_id": f"L{i}", "url": "", "name": name,
-                         "color": "ededed", "default": False, "description": None}
-                        for i, name in enumerate(labels)]  # fmt: skip
+        pr["labels"] = label_objects(labels)
         if repo:
             payload["repository"]["full_name"] = repo
             payload["repository"]["name"] = repo.split("/")[1]
         full = payload["repository"]["full_name"]
-        base = {"AGENTS.md": GOOD_AGENTS_MD, "app/export.py": "x = 1\n", "tests/test_x.py": ""}
-        base.update(base_files or {})
-        head = {**base, "app/export.py": "x = 2\n"}
-        head.update(head_files or {})
+        base, head = pr_files(base_files, head_files)
         self.double.seed_from_event(payload)
         self.double.put_files(full, pr["base"]["sha"], base)
         self.double.put_files(full, pr["head"]["sha"], head, base=pr["base"]["sha"])

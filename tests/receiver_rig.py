@@ -1,4 +1,4 @@
-"""Helpers for tests that talk to the receiver: signing and reading the queue."""
+"""Helpers for tests that talk to the receiver: settings, a client, signing, reading the queue."""
 
 from __future__ import annotations
 
@@ -8,11 +8,34 @@ import uuid
 from typing import Any
 
 import redis
+from flask.testing import FlaskClient
 
 from bot import signature
-from tests.conftest import WEBHOOK_SECRET
+from bot.settings import Settings, load_settings
+from bot.web import create_app
+from tests.conftest import APP_ID, WEBHOOK_SECRET, RedisServer
+from worker.celery_app import make_celery
 
 QUEUE = "codex-guard"
+WEBHOOK_URL = "/api/github/webhooks"
+
+
+def app_settings(app_key: tuple[str, ...], redis_server: RedisServer, **env: str) -> Settings:
+    """The test App's settings over `redis_server`, with `env` on top."""
+    return load_settings(
+        {
+            "APP_ID": str(APP_ID),
+            "PRIVATE_KEY": app_key[0],
+            "WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "REDIS_URL": redis_server.url,
+            **env,
+        }
+    )
+
+
+def receiver_client(settings: Settings, redis_client: redis.Redis) -> FlaskClient:
+    """A Flask test client for the receiver built from `settings`."""
+    return create_app(settings, make_celery(settings.redis_url), redis_client).test_client()
 
 
 def headers(event: str, body: bytes, delivery: str | None = None, secret: str = WEBHOOK_SECRET):
@@ -23,6 +46,12 @@ def headers(event: str, body: bytes, delivery: str | None = None, secret: str = 
         "Content-Type": "application/json",
         "User-Agent": "GitHub-Hookshot/test",
     }
+
+
+def post(client: FlaskClient, event: str, payload: dict[str, Any] | bytes, **kw: Any):
+    """Deliver `payload` (a dict, or bytes as they are) signed, as GitHub would."""
+    body = encode(payload) if isinstance(payload, dict) else payload
+    return client.post(WEBHOOK_URL, data=body, headers=headers(event, body, **kw))
 
 
 def encode(payload: dict[str, Any]) -> bytes:

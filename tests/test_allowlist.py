@@ -9,7 +9,6 @@ double, it writes no check run and logs one line.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import uuid
@@ -20,11 +19,11 @@ from bot.handlers import router
 from bot.queue import enqueue
 from bot.routing import RouteContext
 from bot.settings import load_settings
-from bot.web import create_app
-from tests.conftest import APP_ID, WEBHOOK_SECRET, example
+from tests.conftest import APP_ID, example
+from tests.e2e_helpers import worker_lines
 from tests.e2e_rig import *  # noqa: F403 - fixtures
 from tests.e2e_rig import Stack, wait_for
-from tests.receiver_rig import encode, headers, queued
+from tests.receiver_rig import app_settings, post, queued, receiver_client
 from worker.celery_app import make_celery
 
 # GitHub's example payloads name these repositories.
@@ -46,26 +45,9 @@ def receiver(app_key, redis_server, redis_client):
     """A receiver factory: ``receiver(ALLOWED_OWNERS=..., ALLOWED_REPOS=...)``."""
 
     def make(**env: str):
-        settings = load_settings(
-            {
-                "APP_ID": str(APP_ID),
-                "PRIVATE_KEY": app_key[0],
-                "WEBHOOK_SECRET": WEBHOOK_SECRET,
-                "REDIS_URL": redis_server.url,
-                **env,
-            }
-        )
-        app = create_app(settings, make_celery(settings.redis_url), redis_client)
-        return app.test_client()
+        return receiver_client(app_settings(app_key, redis_server, **env), redis_client)
 
     return make
-
-
-def post(client, event, payload, delivery=None):
-    body = encode(payload)
-    return client.post(
-        "/api/github/webhooks", data=body, headers=headers(event, body, delivery=delivery)
-    )
 
 
 def own_lines(caplog) -> list[logging.LogRecord]:
@@ -164,18 +146,6 @@ def allow_stack(redis_server, double, app_key):
     s.stop()
 
 
-def worker_lines(stack: Stack, delivery: str) -> list[dict]:
-    found = []
-    for line in stack.processes["worker"].lines:
-        try:
-            data = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(data, dict) and data.get("delivery") == delivery:
-            found.append(data)
-    return found
-
-
 @pytest.mark.e2e
 def test_worker_refuses_a_queued_job_for_a_repository_outside_the_allowlist(
     allow_stack: Stack, prs
@@ -200,9 +170,11 @@ def test_worker_refuses_a_queued_job_for_a_repository_outside_the_allowlist(
     assert allow_stack.completed_check("octo-org/app", inside_sha).conclusion == "success"
 
     # ...the one outside gets no check run, no GitHub call, and one line saying why.
-    lines = wait_for(lambda: worker_lines(allow_stack, delivery), 20, "the worker's log line")
+    lines = wait_for(
+        lambda: worker_lines(allow_stack, delivery=delivery), 20, "the worker's log line"
+    )
     wait_for(lambda: not allow_stack.redis.client().llen("codex-guard"), 10, "an empty queue")
-    assert [d["message"] for d in worker_lines(allow_stack, delivery)] == [
+    assert [d["message"] for d in worker_lines(allow_stack, delivery=delivery)] == [
         f"skipped: {repo} is not in the allowlist"
     ], lines
     assert allow_stack.double.check_runs(repo, head_sha=sha, name="codex-guard") == []
@@ -218,7 +190,6 @@ def test_every_worker_entry_point_checks_the_allowlist_before_calling_github(
     GitHub is pointed at a closed port: any call at all would raise.
     """
     from bot import pipeline
-    from bot.settings import load_settings
 
     settings = load_settings({
         "APP_ID": "1", "PRIVATE_KEY": app_key[0], "WEBHOOK_SECRET": "s",

@@ -6,8 +6,6 @@ import csv
 import io
 import json
 import re
-import shutil
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from bot.cli_ops import export_csv, export_json
 from bot.detection import Detection
 from bot.evaluation import Evaluation, Override
 from bot.findings import Finding, Level, Outcome, PracticeResult
+from tests.browser import dump_dom, needs_chromium
 from tests.conftest import RedisServer, free_port
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -439,13 +438,7 @@ def test_html_without_codex_prs() -> None:
     assert "<svg" not in page
 
 
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-@pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="/usr/bin/chromium is missing (Debian's chromium package; `make test` installs it)",
-)
+@needs_chromium
 def test_report_renders_in_a_real_browser_without_running_injected_code(
     tmp_path: Path,
 ) -> None:
@@ -458,28 +451,3 @@ def test_report_renders_in_a_real_browser_without_running_injected_code(
     assert "<script" not in dom and "<img" not in dom
     assert "evil/&lt;script&gt;" in dom
 
-
-def dump_dom(url: str, profile: Path) -> str:
-    chromium = shutil.which("chromium") or str(CHROMIUM)
-    result = subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            "--dump-dom",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout

@@ -14,32 +14,14 @@ import pytest
 from bot.cli import main
 from bot.config import json_schema
 from bot.findings import PRACTICE_IDS
+from tests.snapshots import AGENTS_MD, GOOD_BODY, TASK_URL
 
 ROOT = Path(__file__).resolve().parent.parent
-TASK = "https://chatgpt.com/codex/tasks/task_e_0123456789abcdef0123456789abcdef"
-
-AGENTS_MD = """# AGENTS.md
-
-## Testing
-- Run `pytest -q` before committing.
-"""
-
-GOOD_BODY = f"""## Summary
-- Retry the fetcher up to three times on 503.
-
-Task: {TASK}
-
-## Done when
-- [x] `fetch()` retries three times on HTTP 503 and then raises.
-
-## Testing
-- ✅ `pytest -q`
-"""
 
 NO_DONE_WHEN = f"""## Summary
 - Retry the fetcher.
 
-Task: {TASK}
+Task: {TASK_URL}
 
 ## Testing
 - ✅ `pytest -q`
@@ -250,17 +232,23 @@ def _command() -> list[str]:
     return [sys.executable, "-m", "bot.cli"]
 
 
-def test_runs_as_a_subprocess_with_stdin(local_snapshot, repo) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(
-        [*_command(), "check", "--body", "-", "--repo", str(repo), "--format", "json"],
-        input=NO_DONE_WHEN,
+def run_process(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`codex-guard ARGS` as its own process, from the repository root."""
+    return subprocess.run(
+        [*_command(), *args],
+        input=stdin,
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
         timeout=60,
         check=False,
+    )
+
+
+def test_runs_as_a_subprocess_with_stdin(local_snapshot, repo) -> None:
+    proc = run_process(
+        "check", "--body", "-", "--repo", str(repo), "--format", "json", stdin=NO_DONE_WHEN
     )
     assert proc.returncode == 1, proc.stderr
     data = json.loads(proc.stdout)
@@ -269,16 +257,7 @@ def test_runs_as_a_subprocess_with_stdin(local_snapshot, repo) -> None:
 
 
 def test_subprocess_usage_error_is_one_line() -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(
-        [*_command(), "check", "--body", "/nonexistent/body.md"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    proc = run_process("check", "--body", "/nonexistent/body.md")
     assert proc.returncode == 2
     assert proc.stderr.startswith("codex-guard: cannot read PR body file")
     assert "Traceback" not in proc.stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,25 +9,15 @@ import pytest
 from bot.config import GuardConfig
 from bot.detection import Detection, detect, has_codex_trailer, needs_commit_messages
 from bot.snapshot import PRSnapshot
+from tests.snapshots import BODIES, OCTO_APP, pr_snapshot
 
-BODIES = Path(__file__).parent / "fixtures" / "bodies"
 TASK = "task_e_68a1c0ffee4b8331a0b8d1b2b0a3f8c1"
 TRAILER = "Co-authored-by: Codex <noreply@openai.com>"
 
 
 def snap(body: str = "", **fields: Any) -> PRSnapshot:
-    values: dict[str, Any] = {
-        "repo": "octo/app",
-        "number": 5,
-        "title": "Fix things",
-        "body": body,
-        "author": "alice",
-        "head_sha": "a" * 40,
-        "head_ref": "fix-things",
-        "base_ref": "main",
-    }
-    values.update(fields)
-    return PRSnapshot(**values)
+    """octo/app #5 on a branch that does not say Codex."""
+    return pr_snapshot(OCTO_APP, body=body, **{"head_ref": "fix-things", **fields})
 
 
 def config(**data: Any) -> GuardConfig:

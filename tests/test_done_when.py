@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,29 +9,9 @@ import pytest
 from bot.config import GuardConfig
 from bot.findings import Level, Outcome
 from bot.practices.done_when import MAX_UNCHECKED_FINDINGS, evaluate, is_placeholder
-from bot.snapshot import PRSnapshot
+from tests.snapshots import body, rules, snap
 
-BODIES = Path(__file__).parent / "fixtures" / "bodies"
 LINK = "[Codex Task](https://chatgpt.com/codex/tasks/task_e_68a1c0ffee4b8331a0b8d1b2b0a3f8c1)"
-
-
-def body(name: str) -> str:
-    return (BODIES / name).read_text()
-
-
-def snap(text: str, **fields: Any) -> PRSnapshot:
-    values: dict[str, Any] = {
-        "repo": "octo/app",
-        "number": 5,
-        "title": "Fix things",
-        "body": text,
-        "author": "alice",
-        "head_sha": "a" * 40,
-        "head_ref": "codex/x",
-        "base_ref": "main",
-    }
-    values.update(fields)
-    return PRSnapshot(**values)
 
 
 def config(**done_when: Any) -> GuardConfig:
@@ -40,10 +19,6 @@ def config(**done_when: Any) -> GuardConfig:
 
 
 DEFAULT = GuardConfig()
-
-
-def rules(result: Any) -> list[str]:
-    return [f.rule for f in result.findings]
 
 
 @pytest.mark.parametrize(

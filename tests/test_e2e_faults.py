@@ -15,14 +15,15 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import requests
 
-from bot import signature
 from bot.sandbox import GitHubDouble
 from tests.conftest import APP_ID, WEBHOOK_SECRET, RedisServer, example
+from tests.e2e_helpers import guard_runs, ids, worker_lines
 from tests.e2e_rig import *  # noqa: F403 - fixtures
 from tests.e2e_rig import GOOD_AGENTS_MD, PullRequests, Stack, wait_for
 
@@ -62,6 +63,19 @@ def stop_and_keep_logs(s: Stack) -> None:
     s.stop()
 
 
+@contextmanager
+def own_stack(s: Stack, own_redis: RedisServer) -> Iterator[Stack]:
+    """Stop a test's own stack and Redis at the end, keeping the logs (printed on failure)."""
+    try:
+        yield s
+    except AssertionError:
+        print(s.logs()[-6000:])
+        raise
+    finally:
+        stop_and_keep_logs(s)
+        own_redis.stop()
+
+
 @pytest.fixture(scope="module")
 def fstack(redis_server: RedisServer, double: GitHubDouble, app_key) -> Iterator[Stack]:
     s = make_stack(redis_server, double, app_key[0])
@@ -70,29 +84,8 @@ def fstack(redis_server: RedisServer, double: GitHubDouble, app_key) -> Iterator
     stop_and_keep_logs(s)
 
 
-def ids(payload: dict[str, Any]) -> tuple[str, int, str]:
-    pr = payload["pull_request"]
-    return payload["repository"]["full_name"], pr["number"], pr["head"]["sha"]
-
-
 def files_path(repo: str, number: int) -> str:
     return rf"^/repos/{re.escape(repo)}/pulls/{number}/files$"
-
-
-def own_runs(stack: Stack, repo: str, sha: str) -> list[Any]:
-    return stack.double.check_runs(repo, head_sha=sha, name="codex-guard")
-
-
-def worker_lines(stack: Stack, **match: Any) -> list[dict[str, Any]]:
-    found = []
-    for line in stack.processes["worker"].lines:
-        try:
-            data = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(data, dict) and all(data.get(k) == v for k, v in match.items()):
-            found.append(data)
-    return found
 
 
 def timestamps(double: GitHubDouble, path_regex: str, times: int) -> list[float]:
@@ -120,7 +113,7 @@ def test_github_5xx_is_retried_then_succeeds(fstack: Stack, prs):
     run = fstack.completed_check(repo, sha)
     assert run.conclusion == "success", run.output
     assert len(fstack.double.calls("GET", path)) == 4  # three failures, then the answer
-    assert len(own_runs(fstack, repo, sha)) == 1
+    assert len(guard_runs(fstack.double, repo, sha)) == 1
 
 
 def test_persistent_github_failure_ends_could_not_finish_never_in_progress(fstack: Stack, prs):
@@ -139,7 +132,7 @@ def test_persistent_github_failure_ends_could_not_finish_never_in_progress(fstac
     assert [a["identifier"] for a in run.actions] == ["rerun"]
     # Bounded: 5 attempts by PyGithub per job run, 1 + 4 task retries.
     assert len(fstack.double.calls("GET", path)) == 25
-    assert len(own_runs(fstack, repo, sha)) == 1
+    assert len(guard_runs(fstack.double, repo, sha)) == 1
     time.sleep(0.5)
     assert len(fstack.double.calls("GET", path)) == 25  # and then nothing more
 
@@ -201,7 +194,7 @@ def test_pr_gone_404_ends_with_one_log_line_and_no_retry(fstack: Stack, prs):
     assert len(ended) == 1, lines
     assert not [m for m in lines if re.search(r"retry \d|retry:", m)], lines
     assert len(fstack.double.calls("GET", path)) == 1
-    assert own_runs(fstack, repo, sha) == []
+    assert guard_runs(fstack.double, repo, sha) == []
     fault.times = 0
 
 
@@ -251,7 +244,7 @@ def test_newer_head_sha_owns_the_comment_when_events_race(fstack: Stack, prs):
     fstack.double.add_check_run(repo, sha_new, "build", "completed", "success")
     fstack.double.inject("GET", rf"/git/trees/{sha_old}$", None, times=1, delay=3)
     assert fstack.send("pull_request", old).status_code == 202
-    wait_for(lambda: own_runs(fstack, repo, sha_old), 20, "the old head's check run")
+    wait_for(lambda: guard_runs(fstack.double, repo, sha_old), 20, "the old head's check run")
     assert fstack.send("pull_request", new).status_code == 202
     fstack.completed_check(repo, sha_new)
     fstack.completed_check(repo, sha_old)
@@ -292,7 +285,7 @@ def test_stuck_check_is_found_and_re_evaluated(fstack: Stack, prs, monkeypatch):
     assert sweeper.sweep_stuck_checks(svc, celery, now=time.time() + 901) == 1
     run = fstack.completed_check(repo, sha)
     assert run.id == check_id and run.conclusion == "success", run.output
-    assert len(own_runs(fstack, repo, sha)) == 1
+    assert len(guard_runs(fstack.double, repo, sha)) == 1
     # Completed now: the next sweep lets it go without re-queueing anything.
     assert sweeper.sweep_stuck_checks(svc, celery, now=time.time() + 2000) == 0
     assert (repo, sha, check_id) not in svc.store.open_checks(time.time() + 3000)
@@ -316,25 +309,10 @@ def test_open_pr_without_a_check_run_is_evaluated(fstack: Stack, prs, monkeypatc
     caplog.clear()
     sweeper.sweep_unchecked_prs(svc, celery)
     assert wanted not in caplog.messages
-    assert len(own_runs(fstack, repo, sha)) == 1
+    assert len(guard_runs(fstack.double, repo, sha)) == 1
 
 
 # -- process and Redis faults (their own stacks) ----------------------------------------------
-
-
-def _send_raw(stack: Stack, event: str, payload: dict[str, Any], delivery: str):
-    body = json.dumps(payload).encode()
-    return requests.post(
-        f"{stack.url}/api/github/webhooks",
-        data=body,
-        headers={
-            "X-GitHub-Event": event,
-            "X-GitHub-Delivery": delivery,
-            "X-Hub-Signature-256": signature.sign(WEBHOOK_SECRET, body),
-            "Content-Type": "application/json",
-        },
-        timeout=10,
-    )
 
 
 def test_redis_outage_refused_delivery_ends_as_a_check_run_without_human_action(
@@ -353,7 +331,7 @@ def test_redis_outage_refused_delivery_ends_as_a_check_run_without_human_action(
         SWEEP_PRS_SECONDS="0",
         CELERY_BEAT_SCHEDULE=str(tmp_path / "beat"),
     )
-    try:
+    with own_stack(s, own_redis):
         s.start("web", "worker", "clock")
         before = prs.open()
         s.send("pull_request", before)
@@ -363,7 +341,7 @@ def test_redis_outage_refused_delivery_ends_as_a_check_run_without_human_action(
         payload = prs.open()
         repo, _, sha = ids(payload)
         guid = str(uuid.uuid4())
-        refused = _send_raw(s, "pull_request", payload, guid)
+        refused = s.send("pull_request", payload, guid)
         assert refused.status_code == 503
         assert requests.get(f"{s.url}/healthz", timeout=5).status_code == 503
         # GitHub's delivery log records the failure.
@@ -380,19 +358,13 @@ def test_redis_outage_refused_delivery_ends_as_a_check_run_without_human_action(
         wait_for(s._healthy, 20, "/healthz to recover by itself")
         wait_for(lambda: logged.id in double.world.redeliveries, 40, "a redelivery request")
         # Play GitHub: the redelivery carries the original GUID.
-        assert _send_raw(s, "pull_request", payload, guid).status_code == 202
+        assert s.send("pull_request", payload, guid).status_code == 202
         run = s.completed_check(repo, sha, timeout=45)
         assert run.conclusion == "success"
-        assert _send_raw(s, "pull_request", payload, guid).status_code == 200  # de-duplicated
+        assert s.send("pull_request", payload, guid).status_code == 200  # de-duplicated
         time.sleep(2.5)  # more sweeps: the same failure is not asked for again
         assert double.world.redeliveries.count(logged.id) == 1
-        assert len(own_runs(s, repo, sha)) == 1
-    except AssertionError:
-        print(s.logs()[-6000:])
-        raise
-    finally:
-        stop_and_keep_logs(s)
-        own_redis.stop()
+        assert len(guard_runs(s.double, repo, sha)) == 1
 
 
 def test_worker_killed_mid_evaluation_job_is_delivered_again(
@@ -401,16 +373,16 @@ def test_worker_killed_mid_evaluation_job_is_delivered_again(
     own_redis = RedisServer(tmp_path)
     own_redis.start()
     s = make_stack(own_redis, double, app_key[0], VISIBILITY_TIMEOUT="4")
-    try:
+    with own_stack(s, own_redis):
         s.start()
         payload = prs.open()
         repo, number, sha = ids(payload)
         path = files_path(repo, number)
         double.inject("GET", path, None, times=1, delay=20)  # hold it mid-evaluation
         assert s.send("pull_request", payload).status_code == 202
-        wait_for(lambda: own_runs(s, repo, sha), 20, "the check run to be started")
+        wait_for(lambda: guard_runs(s.double, repo, sha), 20, "the check run to be started")
         time.sleep(1.0)
-        assert own_runs(s, repo, sha)[0].status == "in_progress"
+        assert guard_runs(s.double, repo, sha)[0].status == "in_progress"
         s.processes["worker"].signal(signal.SIGKILL)
         s.processes["worker"].proc.wait(timeout=10)
         MODULE_LOGS.append(s.processes["worker"].output())
@@ -418,14 +390,8 @@ def test_worker_killed_mid_evaluation_job_is_delivered_again(
         run = s.completed_check(repo, sha, timeout=45)
         assert run.conclusion == "success", run.output
         time.sleep(1.0)
-        assert len(own_runs(s, repo, sha)) == 1
+        assert len(guard_runs(s.double, repo, sha)) == 1
         assert len([c for c in double.comments(repo, number) if "codex-guard" in c.body]) <= 1
-    except AssertionError:
-        print(s.logs()[-6000:])
-        raise
-    finally:
-        stop_and_keep_logs(s)
-        own_redis.stop()
 
 
 # -- secrets never reach the logs (searches everything this module's processes printed) --------
@@ -474,7 +440,7 @@ def test_github_timing_out_is_retried_then_succeeds(double, app_key, prs, tmp_pa
         assert "Read timed out" in s.processes["worker"].output()
         # The abandoned first request is recorded once the double finishes sleeping.
         wait_for(lambda: len(s.double.calls("GET", path)) >= 2, 10, "both requests")
-        assert len(own_runs(s, repo, sha)) == 1
+        assert len(guard_runs(s.double, repo, sha)) == 1
     finally:
         stop_and_keep_logs(s)
         own_redis.stop()

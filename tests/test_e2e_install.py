@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ import pytest
 
 from bot.sandbox import GitHubDouble
 from tests.conftest import RedisServer, example
+from tests.e2e_helpers import worker_lines
 from tests.e2e_rig import *  # noqa: F403 - fixtures
 from tests.e2e_rig import Stack, wait_for
 
@@ -74,15 +74,7 @@ def installed_runs(stack: Stack, repo: str) -> list[Any]:
 
 
 def worker_messages(stack: Stack, delivery: str) -> list[str]:
-    found = []
-    for line in stack.processes["worker"].lines:
-        try:
-            data = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(data, dict) and data.get("delivery") == delivery:
-            found.append(data["message"])
-    return found
+    return [d["message"] for d in worker_lines(stack, delivery=delivery)]
 
 
 def test_installation_created_posts_a_passing_check_on_each_default_branch_head(

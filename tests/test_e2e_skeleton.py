@@ -58,7 +58,7 @@ def test_evaluation_is_audited_and_measured(stack: Stack, prs):
         assert out.returncode == 0, out.stderr
         return [r for r in json.loads(out.stdout) if r.get("delivery") == delivery]
 
-    [record] = wait_for(audited, 15, "the audit record")
+    [record] = wait_for(audited, 40, "the audit record")
     assert record["head_sha"] == sha and record["pr"] == payload["pull_request"]["number"]
     assert record["person"] == payload["pull_request"]["user"]["login"]
     assert set(record["outcomes"]) == {"task-thread", "done-when", "tests", "agents-md"}

@@ -18,24 +18,11 @@ from bot.evaluation import (
 )
 from bot.findings import PRACTICE_IDS, Finding, Level, Outcome, PracticeResult
 from bot.snapshot import CheckEvidence, PRSnapshot
-
-TASK = "https://chatgpt.com/codex/tasks/task_e_0123456789abcdef0123456789abcdef"
+from tests.snapshots import ACME_WIDGETS, AGENTS_MD, GOOD_BODY, pr_snapshot
 
 
 def snapshot(**overrides: object) -> PRSnapshot:
-    fields: dict[str, object] = {
-        "repo": "acme/widgets",
-        "number": 7,
-        "title": "Add retry to the fetcher",
-        "body": f"Task: {TASK}\n",
-        "author": "alice",
-        "head_sha": "a" * 40,
-        "head_ref": "codex/retry",
-        "base_ref": "main",
-        "labels": ("codex",),
-    }
-    fields.update(overrides)
-    return PRSnapshot(**fields)  # type: ignore[arg-type]
+    return pr_snapshot(ACME_WIDGETS, **overrides)
 
 
 def config(yaml_text: str = "") -> GuardConfig:
@@ -266,25 +253,6 @@ def test_config_error_evaluation_fails_and_names_the_key() -> None:
 
 
 # ---------------------------------------------------------------- real practices
-
-AGENTS_MD = """# AGENTS.md
-
-## Testing
-- Run `pytest -q` before committing.
-"""
-
-GOOD_BODY = f"""## Summary
-- Retry the fetcher up to three times on 503.
-
-Task: {TASK}
-
-## Done when
-- [x] `fetch()` retries three times on HTTP 503 and then raises.
-
-## Testing
-- ✅ `pytest -q`
-"""
-
 
 def real_snapshot(body: str, checks: tuple[CheckEvidence, ...] | None) -> PRSnapshot:
     return snapshot(

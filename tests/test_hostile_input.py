@@ -18,31 +18,16 @@ from bot.detection import detect
 from bot.evaluation import evaluate
 from bot.markdown_doc import parse
 from bot.practices import agents_md, done_when, passing_tests, task_thread
-from bot.settings import load_settings
 from bot.snapshot import PRSnapshot
-from bot.web import create_app
-from tests.conftest import APP_ID, WEBHOOK_SECRET, example
-from tests.receiver_rig import encode, headers, queued
-from worker.celery_app import make_celery
+from tests.conftest import WEBHOOK_SECRET, example
+from tests.receiver_rig import WEBHOOK_URL, app_settings, encode, headers, queued, receiver_client
 
-URL = "/api/github/webhooks"
+URL = WEBHOOK_URL
 
 
 @pytest.fixture
-def settings_(app_key, redis_server):
-    return load_settings(
-        {
-            "APP_ID": str(APP_ID),
-            "PRIVATE_KEY": app_key[0],
-            "WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "REDIS_URL": redis_server.url,
-        }
-    )
-
-
-@pytest.fixture
-def client(settings_, redis_client):
-    return create_app(settings_, make_celery(settings_.redis_url), redis_client).test_client()
+def client(app_key, redis_server, redis_client):
+    return receiver_client(app_settings(app_key, redis_server), redis_client)
 
 
 @pytest.fixture
@@ -322,16 +307,10 @@ def test_adversarial_body_is_processed(name, text, size):
 
 def test_secret_rotation_previous_secret_accepted_others_not(app_key, redis_server, redis_client,
                                                              pr_payload):  # fmt: skip
-    s = load_settings(
-        {
-            "APP_ID": str(APP_ID),
-            "PRIVATE_KEY": app_key[0],
-            "WEBHOOK_SECRET": "new-secret",
-            "WEBHOOK_SECRET_PREVIOUS": WEBHOOK_SECRET,
-            "REDIS_URL": redis_server.url,
-        }
+    s = app_settings(
+        app_key, redis_server, WEBHOOK_SECRET="new-secret", WEBHOOK_SECRET_PREVIOUS=WEBHOOK_SECRET
     )
-    c = create_app(s, make_celery(s.redis_url), redis_client).test_client()
+    c = receiver_client(s, redis_client)
     body = encode(pr_payload)
     assert _post(c, body, headers("pull_request", body, secret="new-secret")).status_code == 202
     assert _post(c, body, headers("pull_request", body, secret=WEBHOOK_SECRET)).status_code == 202

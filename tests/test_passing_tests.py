@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,8 +17,8 @@ from bot.practices.passing_tests import (
     testing_notes,
 )
 from bot.snapshot import CheckEvidence, PRSnapshot
+from tests.snapshots import BODIES, OCTO_APP, pr_snapshot, rules
 
-BODIES = Path(__file__).parent / "fixtures" / "bodies"
 PASSED_BODY = (BODIES / "testing_2025_passed.md").read_text()
 
 
@@ -32,33 +30,28 @@ def config(yaml: str = "") -> GuardConfig:
     return load_config(yaml or None)
 
 
+SHOP = {
+    **OCTO_APP,
+    "repo": "acme/shop",
+    "number": 7,
+    "title": "Fix pagination",
+    "author": "dev",
+    "head_ref": "codex/fix-pagination",
+}
+
+
 def snap(
     text: str = PASSED_BODY,
     checks: tuple[CheckEvidence, ...] | None = (),
     head_files: dict[str, str] | None = None,
 ) -> PRSnapshot:
-    return PRSnapshot(
-        repo="acme/shop",
-        number=7,
-        title="Fix pagination",
-        body=text,
-        author="dev",
-        head_sha="a" * 40,
-        head_ref="codex/fix-pagination",
-        base_ref="main",
-        checks=checks,
-        head_files=head_files or {},
-    )
+    return pr_snapshot(SHOP, body=text, checks=checks, head_files=head_files or {})
 
 
 def run(name: str, conclusion: str | None = "success", status: str = "completed",
         **kw: str) -> CheckEvidence:  # fmt: skip
     return CheckEvidence(name=name, source="check_run", status=status,
                          conclusion=conclusion, **kw)  # fmt: skip
-
-
-def rules(result) -> list[str]:
-    return [f.rule for f in result.findings]
 
 
 # --- Testing notes ---------------------------------------------------------------

@@ -7,29 +7,20 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot.settings import load_settings
 from bot.web import create_app
-from tests.conftest import APP_ID, WEBHOOK_SECRET, example
-from tests.receiver_rig import encode, headers, queued
+from tests.conftest import example
+from tests.receiver_rig import app_settings, encode, headers, queued, receiver_client
 from worker.celery_app import make_celery
 
 
 @pytest.fixture
 def settings(app_key, redis_server):
-    return load_settings(
-        {
-            "APP_ID": str(APP_ID),
-            "PRIVATE_KEY": app_key[0],
-            "WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "REDIS_URL": redis_server.url,
-        }
-    )
+    return app_settings(app_key, redis_server)
 
 
 @pytest.fixture
 def client(settings, redis_client):
-    app = create_app(settings, make_celery(settings.redis_url), redis_client)
-    return app.test_client()
+    return receiver_client(settings, redis_client)
 
 
 def post(client, event, payload, **kw):

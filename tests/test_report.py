@@ -24,26 +24,17 @@ from bot.report import (
     truncate,
 )
 from bot.snapshot import CheckEvidence, PRSnapshot
+from tests.snapshots import ACME_WIDGETS, pr_snapshot
 
-TASK = "https://chatgpt.com/codex/tasks/task_e_0123456789abcdef0123456789abcdef"
 HOSTILE = "@octocat <script>alert(1)</script> <img src=x onerror=alert(2)>"
 _MD = MarkdownIt("commonmark", {"html": True}).enable("table")
 
 
 def snapshot(**overrides: object) -> PRSnapshot:
-    fields: dict[str, object] = {
-        "repo": "acme/widgets",
-        "number": 7,
-        "title": "Add retry",
-        "body": f"Task: {TASK}\n",
-        "author": "alice",
-        "head_sha": "0123456789abcdef" * 2 + "01234567",
-        "head_ref": "codex/retry",
-        "base_ref": "main",
-        "labels": ("codex",),
-    }
-    fields.update(overrides)
-    return PRSnapshot(**fields)  # type: ignore[arg-type]
+    return pr_snapshot(
+        ACME_WIDGETS,
+        **{"title": "Add retry", "head_sha": "0123456789abcdef" * 2 + "01234567", **overrides},
+    )
 
 
 def run(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -16,16 +15,13 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from bot.setup_flow import setup_blueprint
+from tests.browser import chromium, dump_dom, needs_chromium
 from tests.conftest import ROOT
 
-CHROMIUM = Path("/usr/bin/chromium")
 GITHUB_URL = "https://github.example"
+PROFILE = "chromium-profile"
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="/usr/bin/chromium is missing: install Debian's chromium package "
-    "(`make test` does) to run the browser tests",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -44,29 +40,6 @@ def server(tmp_path: Path) -> Iterator[str]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
-
-
-def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    profile = tmp_path / "chromium-profile"
-    return subprocess.run(
-        [
-            str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 class FormReader(HTMLParser):
@@ -93,11 +66,10 @@ class FormReader(HTMLParser):
 
 
 def rendered_forms(tmp_path: Path, url: str) -> tuple[str, dict[str, dict]]:
-    result = chromium(tmp_path, "--dump-dom", url)
-    assert result.returncode == 0, result.stderr[-2000:]
+    dom = dump_dom(url, tmp_path / PROFILE)
     reader = FormReader()
-    reader.feed(result.stdout)
-    return result.stdout, reader.forms
+    reader.feed(dom)
+    return dom, reader.forms
 
 
 def test_setup_page_renders_the_manifest_form(server: str, tmp_path: Path) -> None:
@@ -130,7 +102,9 @@ def test_setup_page_for_an_organisation(server: str, tmp_path: Path) -> None:
 
 def test_setup_page_screenshot(server: str, tmp_path: Path) -> None:
     shot = tmp_path / "setup.png"
-    result = chromium(tmp_path, f"--screenshot={shot}", "--window-size=1000,800", f"{server}/setup")
+    result = chromium(
+        tmp_path / PROFILE, f"--screenshot={shot}", "--window-size=1000,800", f"{server}/setup"
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     data = shot.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n")

@@ -20,9 +20,7 @@ from bot.deliveries import DeliveryLedger
 from bot.pipeline import Services
 from bot.sandbox import GitHubDouble
 from bot.sandbox.models import Delivery
-from bot.settings import load_settings
-from tests.conftest import APP_ID, WEBHOOK_SECRET
-from tests.receiver_rig import queued
+from tests.receiver_rig import app_settings, queued
 from worker.celery_app import make_celery
 
 pytest_plugins = ["tests.double_fixtures"]
@@ -34,15 +32,11 @@ DAY = 24 * 3600
 
 @pytest.fixture
 def svc(github_double: GitHubDouble, app_key, redis_server, redis_client) -> Iterator[Services]:
-    settings = load_settings(
-        {
-            "APP_ID": str(APP_ID),
-            "PRIVATE_KEY": app_key[0],
-            "WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "REDIS_URL": redis_server.url,
-            "GITHUB_API_URL": github_double.base_url,
-            "GITHUB_SECONDS_BETWEEN_WRITES": "0",
-        }
+    settings = app_settings(
+        app_key,
+        redis_server,
+        GITHUB_API_URL=github_double.base_url,
+        GITHUB_SECONDS_BETWEEN_WRITES="0",
     )
     yield Services.from_settings(settings)
     github_double.assert_clean()  # every request and response matched GitHub's contract

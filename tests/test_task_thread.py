@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,31 +14,12 @@ from bot.findings import Level, Outcome
 from bot.practices import done_when
 from bot.practices.task_thread import codex_task_ids, evaluate, linked_issue_numbers
 from bot.snapshot import PRSnapshot
+from tests.snapshots import body, rules, snap
 
-BODIES = Path(__file__).parent / "fixtures" / "bodies"
 HEX = "68a1c0ffee4b8331a0b8d1b2b0a3f8c1"
 TASK = f"task_e_{HEX}"
 OTHER = "task_e_68a2aa01bb4c8331a0b8d1b2b0a3f8c2"
 LINK = f"https://chatgpt.com/codex/tasks/{TASK}"
-
-
-def body(name: str) -> str:
-    return (BODIES / name).read_text()
-
-
-def snap(text: str, **fields: Any) -> PRSnapshot:
-    values: dict[str, Any] = {
-        "repo": "octo/app",
-        "number": 5,
-        "title": "Fix things",
-        "body": text,
-        "author": "alice",
-        "head_sha": "a" * 40,
-        "head_ref": "codex/x",
-        "base_ref": "main",
-    }
-    values.update(fields)
-    return PRSnapshot(**values)
 
 
 def config(**task_thread: Any) -> GuardConfig:
@@ -47,10 +27,6 @@ def config(**task_thread: Any) -> GuardConfig:
 
 
 DEFAULT = GuardConfig()
-
-
-def rules(result: Any) -> list[str]:
-    return [f.rule for f in result.findings]
 
 
 # ------------------------------------------------------------ codex_task_ids
