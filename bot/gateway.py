@@ -23,6 +23,7 @@ from bot.tokens import TokenStore
 log = logging.getLogger("codex_guard.gateway")
 
 PERMISSION_ORDER = ("none", "read", "triage", "write", "maintain", "admin")
+MAX_EVIDENCE_PAGES = 10
 
 
 class NotFound(Exception):
@@ -154,8 +155,8 @@ class Gateway:
         """Check runs and statuses on ``sha``, and codex-guard's own run if any."""
         evidence: list[CheckEvidence] = []
         own: ExistingCheck | None = None
-        runs = self._get(f"/repos/{repo}/commits/{sha}/check-runs", {"per_page": 100})
-        for run in runs.get("check_runs", []):
+        runs = self._all_pages(f"/repos/{repo}/commits/{sha}/check-runs", "check_runs")
+        for run in runs:
             app = run.get("app") or {}
             if run.get("name") == CHECK_NAME and (
                 app.get("id") == self._settings.app_id or not app
@@ -180,8 +181,7 @@ class Gateway:
                     app_slug=app.get("slug"),
                 )
             )
-        combined = self._get(f"/repos/{repo}/commits/{sha}/status")
-        for status in combined.get("statuses", []):
+        for status in self._all_pages(f"/repos/{repo}/commits/{sha}/status", "statuses"):
             if status.get("context") == CHECK_NAME:
                 continue
             state = status.get("state")
@@ -197,6 +197,21 @@ class Gateway:
                 )
             )
         return evidence, own
+
+    def _all_pages(self, path: str, key: str, max_pages: int = MAX_EVIDENCE_PAGES) -> list[Any]:
+        """Every item of a ``{total_count, <key>: [...]}`` listing, at most ``max_pages``.
+
+        A failure on a later page must not be missed (a red commit would pass);
+        one page is one call, as before.
+        """
+        items: list[Any] = []
+        for page in range(1, max_pages + 1):
+            data = self._get(path, {"per_page": 100, "page": page})
+            batch = data.get(key) or []
+            items.extend(batch)
+            if len(batch) < 100 or len(items) >= int(data.get("total_count") or 0):
+                break
+        return items
 
     # -- the check run ------------------------------------------------------
     def create_check(self, repo: str, sha: str, **fields: Any) -> int:
@@ -251,8 +266,11 @@ class Gateway:
             data = self._get(f"/repos/{repo}/collaborators/{user}/permission")
         except NotFound:
             return "none"
-        role = (data.get("user") or {}).get("role_name") or data.get("permission") or "none"
-        return role if role in PERMISSION_ORDER else data.get("permission") or "none"
+        legacy = data.get("permission") or "none"
+        for role in (data.get("role_name"), (data.get("user") or {}).get("role_name")):
+            if role in PERMISSION_ORDER:
+                return str(role)
+        return legacy if legacy in PERMISSION_ORDER else "none"
 
     def default_branch_head(self, repo: str) -> tuple[str, str]:
         data = self._get(f"/repos/{repo}")

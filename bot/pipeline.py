@@ -198,17 +198,81 @@ def _config(
         return DEFAULT_CONFIG, str(exc)
 
 
+CHECK_CLAIM_WAIT_SECONDS = 20.0
+
+
+class StillBeingCreated(Exception):
+    """Another job is creating the check run (or PR comment) and has not finished: retry."""
+
+
+def create_check_once(
+    gw: Gateway, store: Store, repo: str, sha: str, **fields: Any
+) -> tuple[int, bool]:
+    """codex-guard's one check run on ``sha``: (id, True) if this call created it.
+
+    Two jobs for one head (a PR event and a CI event are coalesced apart) must not
+    both create one, so creating takes a short Redis claim; the other job waits for
+    the id instead.
+    """
+    if store.claim_check_creation(repo, sha):
+        try:
+            check_id = store.check_id(repo, sha)
+            if check_id is not None:
+                return check_id, False
+            check_id = gw.create_check(repo, sha, **fields)
+            store.remember_check(repo, sha, check_id)
+            return check_id, True
+        finally:
+            store.release_check_claim(repo, sha)
+    deadline = time.monotonic() + CHECK_CLAIM_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        check_id = store.check_id(repo, sha)
+        if check_id is not None:
+            return check_id, False
+    raise StillBeingCreated(f"check run on {repo}@{sha[:12]}")
+
+
+def _create_comment_once(
+    gw: Gateway, store: Store, repo: str, number: int, body: str
+) -> tuple[int, bool]:
+    """The PR's one comment: (id, True) if this call created it (see `create_check_once`)."""
+    if store.claim_comment_creation(repo, number):
+        try:
+            known = store.comment_state(repo, number)
+            if known:
+                return int(known), False
+            comment_id = gw.create_comment(repo, number, body)
+            store.remember_comment(repo, number, comment_id)
+            return comment_id, True
+        finally:
+            store.release_comment_claim(repo, number)
+    deadline = time.monotonic() + CHECK_CLAIM_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        known = store.comment_state(repo, number)
+        if known:
+            return int(known), False
+    raise StillBeingCreated(f"comment on {repo}#{number}")
+
+
+def published_key(repo: str, sha: str) -> str:
+    """Cache key of the digest of what the check run on ``sha`` last showed."""
+    return f"published:{repo}:{sha}"
+
+
 def _start_check(gw: Gateway, store: Store, repo: str, sha: str) -> ExistingCheck:
     check_id = store.check_id(repo, sha)
     if check_id is None:
-        check_id = gw.create_check(
+        check_id, _ = create_check_once(
+            gw,
+            store,
             repo,
             sha,
             status="in_progress",
             started_at=now_iso(),
             output={"title": "Evaluating…", "summary": "codex-guard is reading this PR."},
         )
-        store.remember_check(repo, sha, check_id)
     return ExistingCheck(
         id=check_id, status="in_progress", conclusion=None, summary=None, title=None
     )
@@ -237,8 +301,8 @@ def publish_check(
         json.dumps([status, conclusion, out.title, out.summary, out.text, out.annotations])
         .encode()
     ).hexdigest()
-    published_key = f"published:{repo}:{sha}"
-    if check_id is not None and not force and store.cached(published_key) == digest:
+    published = published_key(repo, sha)
+    if check_id is not None and not force and store.cached(published) == digest:
         log.info("check run unchanged; nothing written")
         return check_id
     if (
@@ -250,7 +314,7 @@ def publish_check(
         and existing.title == out.title
     ):
         log.info("check run unchanged; nothing written")
-        store.cache(published_key, digest, 30 * 24 * 3600)
+        store.cache(published, digest, 30 * 24 * 3600)
         return existing.id
     sent_key = f"annotations:{repo}:{sha}"
     sent = set(json.loads(store.cached(sent_key) or "[]"))
@@ -270,10 +334,10 @@ def publish_check(
     if conclusion is not None:
         fields["conclusion"] = conclusion
         fields["completed_at"] = now_iso()
+    created = False
     if check_id is None:
-        check_id = gw.create_check(repo, sha, **fields)
-        store.remember_check(repo, sha, check_id)
-    else:
+        check_id, created = create_check_once(gw, store, repo, sha, **fields)
+    if not created:
         gw.update_check(repo, check_id, **fields)
     for group in groups[1:]:
         gw.update_check(
@@ -290,7 +354,7 @@ def publish_check(
     if fresh:
         sent.update(_annotation_key(a) for a in fresh)
         store.cache(sent_key, json.dumps(sorted(sent)), 30 * 24 * 3600)
-    store.cache(published_key, digest, 30 * 24 * 3600)
+    store.cache(published, digest, 30 * 24 * 3600)
     return check_id
 
 
@@ -332,8 +396,9 @@ def publish_comment(
         if action == "update" and comment_id is not None:
             gw.edit_comment(repo, comment_id, body)
         else:
-            comment_id = gw.create_comment(repo, number, body)
-            store.remember_comment(repo, number, comment_id)
+            comment_id, created = _create_comment_once(gw, store, repo, number, body)
+            if not created:
+                gw.edit_comment(repo, comment_id, body)
     except GithubException as exc:
         if exc.status != 404 or action != "update":
             raise
@@ -410,7 +475,13 @@ def run_command(
             return "refused"
         if cmd.name == "skip" and cmd.practice and cmd.reason:
             svc.store.add_override(repo, number, cmd.practice, author, cmd.reason)
-        gw.react(repo, comment_id, "+1")
+        try:
+            gw.react(repo, comment_id, "+1")
+        except GithubException as exc:
+            if exc.status is None or exc.status >= 500:
+                raise
+            # A courtesy only: the comment may be deleted already; the command still runs.
+            log.info("could not react to the command comment (GitHub answered %s)", exc.status)
         evaluate_pull(svc, installation_id, repo, number, None, force=True)
         return cmd.name
 

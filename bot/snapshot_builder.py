@@ -35,7 +35,8 @@ def _texts(
         text = store.cached(key)
         if text is None:
             text = gw.blob_text(repo, sha)
-            store.cache(key, text, BLOB_CACHE_SECONDS)
+            if len(text) <= MAX_CACHED_BYTES:  # a PR could push a huge file per commit
+                store.cache(key, text, BLOB_CACHE_SECONDS)
         texts[path] = text
     return texts
 

@@ -54,6 +54,13 @@ class Store:
         # completed; the stuck-check sweeper looks at the ones left here too long.
         self.redis.zadd(OPEN_CHECKS, {_open_member(repo, sha, check_id): time.time()}, nx=True)
 
+    def claim_check_creation(self, repo: str, sha: str, ttl: int = 60) -> bool:
+        """True for the one job that may create the check run on ``sha`` now."""
+        return bool(self.redis.set(f"{_P}check-claim:{repo}:{sha}", 1, nx=True, ex=ttl))
+
+    def release_check_claim(self, repo: str, sha: str) -> None:
+        self.redis.delete(f"{_P}check-claim:{repo}:{sha}")
+
     # Check runs that may still be `in_progress` (for the stuck-check sweeper).
     def check_settled(self, repo: str, sha: str) -> None:
         """The check run on ``sha`` is completed: the sweeper need not look at it."""
@@ -115,8 +122,19 @@ class Store:
         self.redis.set(f"{_P}comment:{repo}#{number}", comment_id, ex=90 * DAY)
 
     def remember_no_comment(self, repo: str, number: int) -> None:
-        """GitHub was asked and the PR has no codex-guard comment (yet)."""
-        self.redis.set(f"{_P}comment:{repo}#{number}", 0, ex=90 * DAY)
+        """GitHub was asked and the PR has no codex-guard comment (yet).
+
+        Never over a known ID: a job that looked before another created the comment
+        must not make the next one create a second.
+        """
+        self.redis.set(f"{_P}comment:{repo}#{number}", 0, ex=90 * DAY, nx=True)
+
+    def claim_comment_creation(self, repo: str, number: int, ttl: int = 60) -> bool:
+        """True for the one job that may create the PR's comment now."""
+        return bool(self.redis.set(f"{_P}comment-claim:{repo}#{number}", 1, nx=True, ex=ttl))
+
+    def release_comment_claim(self, repo: str, number: int) -> None:
+        self.redis.delete(f"{_P}comment-claim:{repo}#{number}")
 
     def comment_state(self, repo: str, number: int) -> int | bool | None:
         """The comment's ID, False when known to have none, None when never looked up."""
@@ -142,6 +160,9 @@ class Store:
 
     def cache(self, key: str, value: str, ttl: int) -> None:
         self.redis.set(f"{_P}cache:{key}", value.encode("utf-8"), ex=ttl)
+
+    def uncache(self, key: str) -> None:
+        self.redis.delete(f"{_P}cache:{key}")
 
     def forget_cache(self, prefix: str) -> None:
         for key in self.redis.scan_iter(f"{_P}cache:{prefix}*", count=500):

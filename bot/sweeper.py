@@ -124,6 +124,7 @@ def sweep_stuck_checks(svc: Any, celery: Celery | None = None, now: float | None
         swept = store.touch_open_check(repo, sha, own.id)
         if swept > MAX_SWEEPS_PER_CHECK:
             _close_unfinished(gw, repo, own.id)
+            store.uncache(f"published:{repo}:{sha}")  # bot.pipeline.published_key
             store.drop_open_check(repo, sha, check_id)
             log.warning(
                 "check run %s on %s@%s still in progress after %d re-evaluations; "

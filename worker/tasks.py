@@ -104,7 +104,12 @@ class GuardTask(Task):
                     log.error("ended: GitHub refused a request (%s)", exc.status)
                     return None
                 self._transient(svc, kwargs, f"GitHub answered {exc.status}")
-            except (requests.RequestException, redis.RedisError, OSError) as exc:
+            except (
+                requests.RequestException,
+                redis.RedisError,
+                OSError,
+                pipeline.StillBeingCreated,
+            ) as exc:
                 self._transient(svc, kwargs, type(exc).__name__)
             except Exception:
                 # A bug must not leave the check stuck in progress: bounded retries,
@@ -143,10 +148,13 @@ def _mark_unfinished(svc: pipeline.Services, kwargs: dict[str, Any], why: str) -
             "actions": [pipeline.RERUN_ACTION],
         }
         check_id = svc.store.check_id(repo, sha)
+        created = False
         if check_id is None:
-            svc.store.remember_check(repo, sha, gw.create_check(repo, sha, **fields))
-        else:
+            check_id, created = pipeline.create_check_once(gw, svc.store, repo, sha, **fields)
+        if not created:
             gw.update_check(repo, check_id, **fields)
+        # What the run showed before is gone: the next evaluation must write it again.
+        svc.store.uncache(pipeline.published_key(repo, sha))
         svc.store.check_settled(repo, sha)
     except Exception:  # the API is what failed; the stuck-check sweeper will find it
         log.exception("could not mark the check run as unfinished")

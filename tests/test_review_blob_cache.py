@@ -1,0 +1,29 @@
+"""File texts are cached by blob SHA, but not without a size bound (review finding):
+a PR pushing a many-megabyte AGENTS.md on every commit must not fill Redis for a week."""
+
+from __future__ import annotations
+
+from bot import snapshot_builder
+from bot.store import Store
+
+REPO = "octo-org/app"
+
+
+class BlobGateway:
+    def __init__(self, texts: dict[str, str]) -> None:
+        self.texts = texts
+        self.reads = 0
+
+    def blob_text(self, repo: str, sha: str) -> str:
+        self.reads += 1
+        return self.texts[sha]
+
+
+def test_a_huge_file_is_read_but_not_cached(redis_client):
+    huge = "x" * (snapshot_builder.MAX_CACHED_BYTES + 1)
+    gw = BlobGateway({"big": huge, "small": "# AGENTS.md\n"})
+    tree = {"AGENTS.md": "big", "docs/AGENTS.md": "small"}
+    texts = snapshot_builder._texts(gw, Store(redis_client), REPO, tree, list(tree))
+    assert texts == {"AGENTS.md": huge, "docs/AGENTS.md": "# AGENTS.md\n"}
+    assert redis_client.get("codex-guard:cache:blob:big") is None
+    assert redis_client.get("codex-guard:cache:blob:small") is not None
