@@ -255,6 +255,7 @@ def on_pull_request_closed(payload: Payload, ctx: RouteContext) -> list[Job]:
                 "installation_id": installation_id(payload),
                 "repo": repo_name(payload),
                 "number": need(pr, "number", kind=int, at="pull_request"),
+                "head_sha": (pr.get("head") or {}).get("sha") or "",
             },
         )
     ]

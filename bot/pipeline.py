@@ -407,6 +407,13 @@ def publish_comment(
     store.cache(f"comment-body:{repo}#{number}", body, 90 * 24 * 3600)
 
 
+def pull_closed(svc: Services, repo: str, number: int, head_sha: str) -> None:
+    """A closed PR frees its task thread, and its check is no longer the sweeper's concern."""
+    svc.store.drop_tasks(repo, number)
+    if head_sha:
+        svc.store.check_settled(repo, head_sha)
+
+
 def _allowed(svc: Services, repo: str) -> bool:
     """The operator's allowlist, checked before any GitHub call for a repository."""
     if svc.settings.allows(repo):

@@ -82,11 +82,19 @@ def _celery(celery: Celery | None) -> Celery:
 def run_locked(client: redis.Redis, name: str, sweep: Callable[[], int], ttl: int = 600) -> int:
     """Run ``sweep`` unless another process is running the same sweep."""
     token = secrets.token_hex(8)
-    if not client.set(_LOCK + name, token, nx=True, ex=ttl):
-        log.info("sweep %s skipped: another one is running", name)
+    try:
+        if not client.set(_LOCK + name, token, nx=True, ex=ttl):
+            log.info("sweep %s skipped: another one is running", name)
+            return 0
+    except redis.RedisError:
+        log.warning("sweep %s skipped: redis unavailable", name)
         return 0
     try:
         return sweep()
+    except Exception:
+        # A sweep is a net under the webhook path: the next scheduled run tries again.
+        log.exception("sweep %s failed; the next run tries again", name)
+        return 0
     finally:
         try:
             if client.get(_LOCK + name) == token.encode():

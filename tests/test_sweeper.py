@@ -278,3 +278,14 @@ def test_a_stuck_check_in_a_repository_outside_the_allowlist_is_dropped(
     assert queued(redis_client) == []
     assert svc.store.open_checks(time.time() + 10_000) == []
     assert len(github_double.requests) == before  # not even read
+
+
+def test_a_failing_sweep_is_logged_and_releases_its_lock(redis_client, caplog):
+    from bot import sweeper as sweeper_module
+
+    def broken() -> int:
+        raise RuntimeError("GitHub said no")
+
+    assert sweeper_module.run_locked(redis_client, "demo", broken) == 0
+    assert "sweep demo failed" in caplog.text
+    assert sweeper_module.run_locked(redis_client, "demo", lambda: 3) == 3

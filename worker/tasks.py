@@ -274,7 +274,10 @@ def installation(self: GuardTask, **kwargs: Any) -> Any:
 @celery_app.task(bind=True, base=GuardTask, name="codex_guard.pr_closed")
 def pr_closed(self: GuardTask, **kwargs: Any) -> Any:
     return self.run_guarded(
-        kwargs, lambda svc: svc.store.drop_tasks(kwargs["repo"], int(kwargs["number"]))
+        kwargs,
+        lambda svc: pipeline.pull_closed(
+            svc, kwargs["repo"], int(kwargs["number"]), kwargs.get("head_sha") or ""
+        ),
     )
 
 
