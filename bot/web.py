@@ -5,11 +5,18 @@ Redis; if they cannot be queued the answer is 503, so GitHub records a failed
 delivery that can be redelivered (by an operator or the redelivery sweeper).
 
 Hot path, per delivery: the body's HMAC (constant-time compare) before anything
-else, one ``json.loads``, routing, then one Redis round trip (``bot.queue``'s
+else, one ``orjson.loads``, routing, then one Redis round trip (``bot.queue``'s
 delivery script: ledger check, coalescer offers, queue push, seen mark and the
 metrics count, atomically). Evaluations of one PR are coalesced: the first event
 in a ``COALESCE_SECONDS`` window queues a job that runs after the window and takes
 the newest state; later ones only store theirs.
+
+All of that is one function, ``receive(headers, body) -> (status, answer)``. Two
+ways reach it: ``WebhookFastPath``, a WSGI middleware in front of Flask that answers
+``POST WEBHOOK_PATH`` with a Content-Length header in raw WSGI (Flask's per-request
+objects cost about as much as everything else a delivery needs), and the Flask route
+for the same path, which takes what the fast path hands on (a chunked body, a
+missing or malformed Content-Length). Every other request goes to Flask.
 """
 
 from __future__ import annotations
@@ -17,13 +24,16 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable, Iterable, Mapping
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
 import redis
 from celery import Celery
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, request
+from werkzeug.datastructures import EnvironHeaders
 
 from bot import signature
 from bot.coalesce import Coalescer, key_for, window_from_env
@@ -39,16 +49,35 @@ log = logging.getLogger("codex_guard.receiver")
 
 MAX_BODY_BYTES = 25 * 1024 * 1024
 
-Reply = tuple[Response, int, str | None]
-"""(response, status, outcome to count, or None when the delivery script counted it)."""
+Answer = tuple[int, dict[str, Any]]
+"""(HTTP status, JSON answer)."""
+Receive = Callable[[Mapping[str, str], bytes | None], Answer]
+"""``receive(headers, body)``; ``body`` is None when it is over ``MAX_BODY_BYTES`` and unread."""
+_Counted = tuple[int, dict[str, Any], str | None]
+"""(status, answer, outcome to count, or None when the delivery script counted it)."""
+
+_TOO_LARGE = "payload too large (GitHub caps deliveries at 25 MB)"
+_STATUS_LINES = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
+
+
+def _dump(answer: dict[str, Any]) -> bytes:
+    """``answer`` as JSON; never raises (a ping's ``zen`` is unverified-shape input)."""
+    try:
+        return orjson.dumps(answer) + b"\n"
+    except TypeError:  # orjson.JSONEncodeError: e.g. nested deeper than orjson writes
+        pass
+    try:
+        return json.dumps(answer).encode() + b"\n"
+    except (TypeError, ValueError, RecursionError):
+        return orjson.dumps({"message": str(answer.get("message", ""))}) + b"\n"
+
+
+def _response(status: int, answer: dict[str, Any]) -> Response:
+    return Response(_dump(answer), status=status, mimetype="application/json")
 
 
 def _reply(status: int, message: str, **extra: Any) -> tuple[Response, int]:
-    return jsonify({"message": message, **extra}), status
-
-
-def _json_reply(status: int, body: bytes) -> Response:
-    return Response(body, status=status, mimetype="application/json")
+    return _response(status, {"message": message, **extra}), status
 
 
 def _decode(raw: bytes, content_type: str) -> Any:
@@ -72,7 +101,45 @@ def _valid_event(event: str) -> bool:
     return bool(event) and len(event) <= 64 and event.isascii() and event.replace("_", "").isalnum()
 
 
-_DUPLICATE = json.dumps({"message": "duplicate delivery: already queued"}).encode() + b"\n"
+class WebhookFastPath:
+    """WSGI middleware: ``POST path`` with a Content-Length, answered without Flask.
+
+    It reads ``wsgi.input`` up to CONTENT_LENGTH (nothing at all when that is over
+    ``MAX_BODY_BYTES``: 413), calls ``receive`` and writes its JSON answer. Anything
+    else, including ``POST path`` with a chunked body or no usable Content-Length, goes
+    to ``app`` (Flask), whose route for the path calls the same ``receive``.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], path: str, receive: Receive) -> None:
+        self.app = app
+        self.path = path
+        self.receive = receive
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != self.path or environ.get("REQUEST_METHOD") != "POST":
+            return self.app(environ, start_response)
+        length = environ.get("CONTENT_LENGTH") or ""
+        if "HTTP_TRANSFER_ENCODING" in environ or not (length.isascii() and length.isdigit()):
+            return self.app(environ, start_response)
+        size = int(length)
+        body: bytes | None = None
+        if size <= MAX_BODY_BYTES:
+            stream = environ["wsgi.input"]
+            body = stream.read(size)
+            while len(body) < size:
+                more = stream.read(size - len(body))
+                if not more:
+                    break  # a short body: its signature cannot match (401)
+                body += more
+        status, answer = self.receive(EnvironHeaders(environ), body)
+        data = _dump(answer)
+        start_response(
+            _STATUS_LINES.get(status, f"{status} "),
+            [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
+        )
+        return [data]
 
 
 def create_app(
@@ -108,60 +175,65 @@ def create_app(
     app.register_blueprint(metrics_blueprint(client))
 
     @app.post(settings.webhook_path)
-    def webhook() -> tuple[Response, int]:
-        response, status, outcome = _receive()
-        if outcome is not None:
-            event = request.headers.get("X-GitHub-Event", "").strip()
-            record_delivery(client, event, outcome)
-        return response, status
-
-    def _receive() -> Reply:
-        started = time.perf_counter()
+    def webhook() -> Response:
+        """What the fast path hands on: a chunked body or no usable Content-Length."""
         length = request.content_length
-        if length is not None and length > MAX_BODY_BYTES:
-            return (*_reply(413, "payload too large (GitHub caps deliveries at 25 MB)"), "rejected")
-        raw = request.get_data(cache=False)
-        headers = request.headers
-        if not signature.verify(secrets, raw, headers.get("X-Hub-Signature-256")):
+        too_large = length is not None and length > MAX_BODY_BYTES
+        body = None if too_large else request.get_data(cache=False)
+        status, answer = receive(request.headers, body)
+        return _response(status, answer)
+
+    def receive(headers: Mapping[str, str], body: bytes | None) -> Answer:
+        """One delivery: verify, decode, route, queue; the answer and its metrics count."""
+        status, answer, outcome = _receive(headers, body)
+        if outcome is not None:
+            record_delivery(client, headers.get("X-GitHub-Event", "").strip(), outcome)
+        return status, answer
+
+    def _receive(headers: Mapping[str, str], body: bytes | None) -> _Counted:
+        started = time.perf_counter()
+        if body is None:
+            return 413, {"message": _TOO_LARGE}, "rejected"
+        if not signature.verify(secrets, body, headers.get("X-Hub-Signature-256")):
             log.warning("rejected delivery: missing or invalid X-Hub-Signature-256")
-            return (*_reply(401, "missing or invalid X-Hub-Signature-256"), "rejected")
+            return 401, {"message": "missing or invalid X-Hub-Signature-256"}, "rejected"
         event = headers.get("X-GitHub-Event", "").strip()
         delivery = headers.get("X-GitHub-Delivery", "").strip()
         if not _valid_event(event):
-            return (*_reply(400, "missing or malformed X-GitHub-Event header"), "rejected")
+            return 400, {"message": "missing or malformed X-GitHub-Event header"}, "rejected"
         if not delivery or len(delivery) > 100 or not delivery.isprintable():
-            return (*_reply(400, "missing or malformed X-GitHub-Delivery header"), "rejected")
+            return 400, {"message": "missing or malformed X-GitHub-Delivery header"}, "rejected"
         try:
-            payload = _decode(raw, request.content_type or "")
+            payload = _decode(body, headers.get("Content-Type") or "")
         except (ValueError, UnicodeDecodeError, RecursionError):
-            return (*_reply(400, "body is not valid JSON"), "rejected")
+            return 400, {"message": "body is not valid JSON"}, "rejected"
         if not isinstance(payload, dict):
-            return (*_reply(400, "body is not a JSON object"), "rejected")
+            return 400, {"message": "body is not a JSON object"}, "rejected"
         with log_context(delivery=delivery, event=event):
             return _handle(event, delivery, payload, started)
 
-    def _handle(event: str, delivery: str, payload: dict[str, Any], started: float) -> Reply:
+    def _handle(event: str, delivery: str, payload: dict[str, Any], started: float) -> _Counted:
         if event == "ping":
-            return (*_reply(200, "pong", zen=payload.get("zen")), "ignored")
+            return 200, {"message": "pong", "zen": payload.get("zen")}, "ignored"
         action = payload.get("action")
         installation = payload.get("installation")
         if not isinstance(installation, dict):
             log.info("ignored delivery without an installation (not an App delivery)")
-            return (*_reply(202, "ignored: not a GitHub App installation delivery"), "ignored")
+            return 202, {"message": "ignored: not a GitHub App installation delivery"}, "ignored"
         try:
             jobs = router.dispatch(event, payload, ctx)
         except PayloadError as exc:
             log.warning("rejected delivery: %s", exc)
-            return (*_reply(400, str(exc)), "rejected")
+            return 400, {"message": str(exc)}, "rejected"
         if jobs is None:
             what = f"{event}{'.' + action if action else ''}"
-            return (*_reply(202, f"ignored: {what} is not handled"), "ignored")
+            return 202, {"message": f"ignored: {what} is not handled"}, "ignored"
         repo = (payload.get("repository") or {}).get("full_name")
         if isinstance(repo, str) and not settings.allows(repo):
             log.info("ignored delivery for %s: not in ALLOWED_OWNERS/ALLOWED_REPOS", repo)
-            return (*_reply(202, "ignored: repository not allowed by this deployment"), "ignored")
+            return 202, {"message": "ignored: repository not allowed by this deployment"}, "ignored"
         if not jobs:
-            return (*_reply(202, "nothing to do"), "ignored")
+            return 202, {"message": "nothing to do"}, "ignored"
         planned = []
         for job in jobs:
             found = key_for(job) if coalescer is not None else None
@@ -177,9 +249,9 @@ def create_app(
         except QueueUnavailable:
             publisher.release(delivery, planned)
             log.error("queue unavailable; delivery refused with 503")
-            return (*_reply(503, "queue unavailable, redeliver later"), "unavailable")
+            return 503, {"message": "queue unavailable, redeliver later"}, "unavailable"
         if result is None:
-            return _json_reply(200, _DUPLICATE), 200, None
+            return 200, {"message": "duplicate delivery: already queued"}, None
         pushed, coalesced = result
         if debug:
             log.debug(
@@ -190,10 +262,10 @@ def create_app(
                 action,
                 (time.perf_counter() - started) * 1000,
             )
-        body = {"message": "queued", "jobs": len(jobs)}
+        answer: dict[str, Any] = {"message": "queued", "jobs": len(jobs)}
         if coalesced:
-            body["coalesced"] = coalesced
-        return _json_reply(202, orjson.dumps(body) + b"\n"), 202, None
+            answer["coalesced"] = coalesced
+        return 202, answer, None
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
@@ -205,6 +277,8 @@ def create_app(
 
     @app.errorhandler(413)
     def too_large(_: Exception) -> tuple[Response, int]:
-        return _reply(413, "payload too large (GitHub caps deliveries at 25 MB)")
+        return _reply(413, _TOO_LARGE)
 
+    app.extensions["codex_guard.receive"] = receive
+    app.wsgi_app = WebhookFastPath(app.wsgi_app, settings.webhook_path, receive)  # type: ignore[method-assign]
     return app
