@@ -35,7 +35,9 @@ def _texts(
         text = store.cached(key)
         if text is None:
             text = gw.blob_text(repo, sha)
-            if len(text) <= MAX_CACHED_BYTES:  # a PR could push a huge file per commit
+            # Not cached: a huge file (a PR could push one per commit), or one holding a
+            # credential, which must not sit in Redis for a week.
+            if len(text) <= MAX_CACHED_BYTES and not agents_md.find_secrets(text):
                 store.cache(key, text, BLOB_CACHE_SECONDS)
         texts[path] = text
     return texts

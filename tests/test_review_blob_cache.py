@@ -27,3 +27,13 @@ def test_a_huge_file_is_read_but_not_cached(redis_client):
     assert texts == {"AGENTS.md": huge, "docs/AGENTS.md": "# AGENTS.md\n"}
     assert redis_client.get("codex-guard:cache:blob:big") is None
     assert redis_client.get("codex-guard:cache:blob:small") is not None
+
+
+def test_a_file_holding_a_credential_is_read_but_not_cached(redis_client):
+    leaky = "# Agents\nUse key AKIAIOSFODNN7EXAMPLE for the staging bucket.\n"
+    gw = BlobGateway({"leaky": leaky})
+    texts = snapshot_builder._texts(gw, Store(redis_client), REPO, {"AGENTS.md": "leaky"},
+                                    ["AGENTS.md"])  # fmt: skip
+    assert texts == {"AGENTS.md": leaky}
+    assert redis_client.get("codex-guard:cache:blob:leaky") is None
+    assert not any(b"AKIA" in (redis_client.get(k) or b"") for k in redis_client.keys("*"))
