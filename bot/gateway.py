@@ -235,12 +235,19 @@ class Gateway:
             )
             for comment in batch:
                 body = comment.get("body") or ""
-                user = comment.get("user") or {}
-                if body.startswith(marker) and user.get("type") == "Bot":
+                if body.startswith(marker) and self._is_ours(comment):
                     return comment["id"], body
             if len(batch) < 100 or page >= 10:
                 return None
             page += 1
+
+    def _is_ours(self, comment: dict[str, Any]) -> bool:
+        """Written by this App: another App's comment that copies the marker is not ours."""
+        app = comment.get("performed_via_github_app")
+        if isinstance(app, dict):
+            return app.get("id") == self._settings.app_id
+        user = comment.get("user") or {}
+        return "performed_via_github_app" not in comment and user.get("type") == "Bot"
 
     def create_comment(self, repo: str, number: int, body: str) -> int:
         _, data = self._gh.requester.requestJsonAndCheck(
