@@ -208,10 +208,11 @@ def api_template(path: str) -> str:
             i = 3
             continue
         previous = out[-1] if out else ""
-        if previous == "contents":
-            out.append("{path}")
+        if previous in ("contents", "branches"):
+            # A file path or a branch name may hold slashes: the rest is one value.
+            out.append("{path}" if previous == "contents" else "{branch}")
             break
-        if previous in ("orgs", "users", "collaborators", "branches", "memberships", "labels"):
+        if previous in ("orgs", "users", "collaborators", "memberships", "labels"):
             out.append("{name}")
         elif previous == "app-manifests":
             out.append("{code}")

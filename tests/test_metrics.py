@@ -200,10 +200,10 @@ def test_recording_never_raises_when_redis_is_down(down_client: redis.Redis) -> 
         ("/repos/o/r/contents/docs/a b.md?ref=main", "/repos/{owner}/{repo}/contents/{path}"),
         ("/repos/o/r/git/trees/main", "/repos/{owner}/{repo}/git/trees/{ref}"),
         ("/repos/o/r/compare/main...feature", "/repos/{owner}/{repo}/compare/{ref}"),
-        (
-            "/repos/o/r/branches/release/protection",
-            "/repos/{owner}/{repo}/branches/{name}/protection",
-        ),
+        # Branch names hold slashes: everything after `branches/` is one value, so a
+        # branch per label can never happen.
+        ("/repos/o/r/branches/main", "/repos/{owner}/{repo}/branches/{branch}"),
+        ("/repos/o/r/branches/jtchyu-codex/fix-x", "/repos/{owner}/{repo}/branches/{branch}"),
         ("/app/installations/123/access_tokens", "/app/installations/{n}/access_tokens"),
         (
             "/repos/o/r/collaborators/alice/permission",
