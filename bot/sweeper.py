@@ -35,7 +35,7 @@ from github import GithubException
 
 from bot.deliveries import DeliveryLedger
 from bot.gateway import NotFound, now_iso
-from bot.handlers import EVALUATE, EVALUATE_SHA, pr_summary
+from bot.handlers import EVALUATE, EVALUATE_SHA
 from bot.queue import enqueue
 from bot.report import RERUN_ACTION
 from bot.routing import Job
@@ -325,8 +325,7 @@ def _sweep_repo(
     celery: Celery | None,
 ) -> int:
     queued = 0
-    for raw in gw._get(f"/repos/{repo}/pulls", {"state": "open", "per_page": 100}):
-        pr = pr_summary(raw)
+    for pr in gw.open_pulls(repo):  # paged, bounded (300 PRs)
         sha = pr["head_sha"]
         if now - _epoch(pr.get("updated_at")) < grace:
             continue  # its own delivery is probably being handled right now
