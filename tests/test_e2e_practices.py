@@ -625,3 +625,36 @@ def test_readme_shows_a_real_check_run_and_comment(stack: Stack, seed: Seeder):
     assert _quoted(comment.body) in shown
     [note] = run.annotations
     assert f"annotation on `{note['path']}` line {note['start_line']}" in section
+
+
+def test_the_same_codex_task_in_two_open_prs_is_reported(stack: Stack, seed: Seeder):
+    repo = fresh_repo()
+    link = task_link()
+    body = (
+        "## Summary\n- fix refunds\n\n## Done when\n- refunds are counted once\n\n"
+        f"## Testing\n- ✅ `pytest -q`\n\n------\n{link}\n"
+    )
+    first = seed.open(repo=repo, body=body)
+    assert deliver_and_wait(stack, first).conclusion == "success"
+    second = seed.open(repo=repo, body=body)
+    run = deliver_and_wait(stack, second)
+    first_number = first["pull_request"]["number"]
+    assert "task-thread/shared" in run.output["text"]
+    assert f"#{first_number}" in run.output["text"]
+    assert run.conclusion == "success"  # a warning by default (shared_thread_level)
+
+
+def test_done_when_is_read_from_the_linked_issue(stack: Stack, seed: Seeder):
+    repo = fresh_repo()
+    body = (
+        "## Summary\n- fix refunds\n- Closes #7\n\n## Testing\n- ✅ `pytest -q`\n\n"
+        f"------\n{task_link()}\n"
+    )
+    payload = seed.open(repo=repo, body=body)
+    stack.double.add_issue(
+        repo, number=7, title="Refunds counted twice",
+        body="The export counts refunds twice.\n\n## Done when\n- each refund is listed once\n",
+    )  # fmt: skip
+    run = deliver_and_wait(stack, payload)
+    assert run.conclusion == "success", run.output["summary"]
+    assert "#7" in run.output["summary"]
