@@ -66,9 +66,7 @@ def run() -> dict[str, Any]:
             _settle(world, dep, before)
 
             plain = world.prs.open(body="Fix the export rounding.\n", head_ref="fix-export")
-            results["non-codex"] = _measure(
-                world, dep, lambda: sender.post("pull_request", plain)
-            )
+            results["non-codex"] = _measure(world, dep, lambda: sender.post("pull_request", plain))
             codex = world.prs.open()
             results["codex-opened"] = _measure(
                 world, dep, lambda: sender.post("pull_request", codex)
@@ -86,9 +84,7 @@ def run() -> dict[str, Any]:
             )  # fmt: skip
             world.double.add_check_run(repo, sha, "build", "completed", "success")
             world.double.seed_from_event(sync)
-            results["synchronize"] = _measure(
-                world, dep, lambda: sender.post("pull_request", sync)
-            )
+            results["synchronize"] = _measure(world, dep, lambda: sender.post("pull_request", sync))
             suite = check_suite_completed(world.examples, sync, sha)
             results["check_suite.completed"] = _measure(
                 world, dep, lambda: sender.post("check_suite", suite)
@@ -114,9 +110,13 @@ def run() -> dict[str, Any]:
                      "met" if ok(r) else "missed",
                      "<br>".join(f"{n}× `{k}`" for k, n in r["endpoints"].items())])  # fmt: skip
     md = table(["scenario", "calls", "writes", "target", "verdict", "per endpoint"], rows)
-    md += "\n\nBaseline: the target counts (ratios: " + ", ".join(
-        f"{k} {results[k]['calls'] / v:.1f}x" for k, v in TARGETS.items() if k in results
-    ) + "). Counted after a warm-up evaluation (installation token already minted and shared)."
+    md += (
+        "\n\nBaseline: the target counts (ratios: "
+        + ", ".join(
+            f"{k} {results[k]['calls'] / v:.1f}x" for k, v in TARGETS.items() if k in results
+        )
+        + "). Counted after a warm-up evaluation (installation token already minted and shared)."
+    )
     write_result("api_calls", {"scenarios": results}, md)
     return results
 

@@ -90,12 +90,20 @@ def run() -> dict[str, Any]:
                                        "description": None})  # fmt: skip
                     elif labels:
                         labels.pop(0)
-                    p["label"] = {"id": 900 + i, "node_id": f"LB{i}", "url": "", "name": name,
-                                  "color": "ededed", "default": False, "description": None}
+                    p["label"] = {
+                        "id": 900 + i,
+                        "node_id": f"LB{i}",
+                        "url": "",
+                        "name": name,
+                        "color": "ededed",
+                        "default": False,
+                        "description": None,
+                    }
                     events.append(("pull_request", p))
                 else:
-                    events.append(("check_suite", check_suite_completed(world.examples,
-                                                                        opened, sha)))
+                    events.append(
+                        ("check_suite", check_suite_completed(world.examples, opened, sha))
+                    )
             # Every pull_request event carries the PR as it is after it (body, labels, time).
             body = BAD_BODY.format(n=0, task=task)
             for i, (event, p) in enumerate(events, start=1):

@@ -58,8 +58,12 @@ def snapshot(factor: int) -> PRSnapshot:
     half = (CHAIN_KB * 1024 - 512) // 2  # the chain stays just inside Codex's 32 KiB budget
     root = _fill("# Agent instructions\n\n## Checks\n", _AGENTS_LINE, "", half)
     app = _fill("# app/ instructions\n\n", _AGENTS_LINE, "", half)
-    files = {"AGENTS.md": root, "app/AGENTS.md": app,
-             "Makefile": "test:\n\tpytest -q\n", "package.json": '{"scripts": {"lint": "x"}}'}
+    files = {
+        "AGENTS.md": root,
+        "app/AGENTS.md": app,
+        "Makefile": "test:\n\tpytest -q\n",
+        "package.json": '{"scripts": {"lint": "x"}}',
+    }
     tree = frozenset({*files, "app/export.py", "tests/test_x.py"})  # fmt: skip
     return PRSnapshot(
         repo="octo-org/app", number=7, title="Stop double-counting refunds", body=body,

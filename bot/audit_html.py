@@ -58,7 +58,7 @@ def bar_chart(caption: str, bars: list[Bar], scale: float, label_width: int = 23
     bar_width = width - label_width - 160
     height = row * len(bars) + 8
     parts = [
-        f'<figure><figcaption>{_e(caption)}</figcaption>'
+        f"<figure><figcaption>{_e(caption)}</figcaption>"
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" aria-label="{_e(caption)}">'
     ]
@@ -111,7 +111,7 @@ def _group_table(title: str, groups: dict[str, GroupSummary], order: list[str]) 
     out = [
         f"<h2>{_e(title)}</h2><table><thead><tr><th>name</th>"
         f'<th class="n">Codex PRs</th><th class="n">passing</th>{head}'
-        f"<th>most common findings</th><th class=\"n\">overrides</th></tr></thead><tbody>"
+        f'<th>most common findings</th><th class="n">overrides</th></tr></thead><tbody>'
     ]
     for g in rows:
         cells = []
@@ -127,7 +127,7 @@ def _group_table(title: str, groups: dict[str, GroupSummary], order: list[str]) 
         findings = ", ".join(f"{_e(rule)} ({n})" for rule, n in g.top_findings(3))
         passing = percent(g.passing_prs / g.codex_prs) if g.codex_prs else "n/a"
         out.append(
-            f"<tr><td>{_e(g.name)}</td><td class=\"n\">{g.codex_prs}</td>"
+            f'<tr><td>{_e(g.name)}</td><td class="n">{g.codex_prs}</td>'
             f'<td class="n">{_e(passing)}</td>{"".join(cells)}'
             f'<td>{findings}</td><td class="n">{len(g.overrides)}</td></tr>'
         )
@@ -207,7 +207,7 @@ def render_html(summary: Summary, title: str = "codex-guard audit report") -> st
             )
         body.append("</tbody></table>")
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)}</title><style>{_STYLE}</style></head><body>"

@@ -41,9 +41,7 @@ def parse_since(text: str) -> timedelta:
     """``7d``, ``12h`` or ``30m``; anything else is an argparse error (exit 2)."""
     match = _DURATION.match(text or "")
     if not match or int(match.group(1)) == 0:
-        raise argparse.ArgumentTypeError(
-            f"expected a duration like 7d, 12h or 30m, got {text!r}"
-        )
+        raise argparse.ArgumentTypeError(f"expected a duration like 7d, 12h or 30m, got {text!r}")
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
@@ -258,8 +256,12 @@ def check_settings(env: Mapping[str, str], report: Report) -> Any:
             settings = load_settings(trial)
             break
         except SettingsError as exc:
-            report.add("error", "settings", str(exc).removeprefix("codex-guard: "),
-                       _setting_fix(exc.variable))
+            report.add(
+                "error",
+                "settings",
+                str(exc).removeprefix("codex-guard: "),
+                _setting_fix(exc.variable),
+            )
             failed.append(exc.variable)
             if exc.variable in ("PRIVATE_KEY", "PRIVATE_KEY_PATH"):
                 trial.pop("PRIVATE_KEY_PATH", None)

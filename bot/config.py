@@ -58,7 +58,9 @@ class TrackerConfig(_Model):
     jira_keys: list[str] = Field(
         [], description="Jira project keys, e.g. `[PROJ, OPS]`; `PROJ-123` then counts."
     )
-    linear: bool = Field(True, description="Linear issue URLs (`https://linear.app/.../issue/ABC-1`).")
+    linear: bool = Field(
+        True, description="Linear issue URLs (`https://linear.app/.../issue/ABC-1`)."
+    )
 
 
 class TaskThreadConfig(_Model):
@@ -84,9 +86,7 @@ class DoneWhenConfig(_Model):
         DEFAULT_DONE_WHEN_ALIASES,
         description="Heading or line labels that introduce the success condition.",
     )
-    require_checked: bool = Field(
-        False, description="Unchecked `- [ ]` criteria block the PR."
-    )
+    require_checked: bool = Field(False, description="Unchecked `- [ ]` criteria block the PR.")
     read_linked_issue: bool = Field(
         True,
         description="When the body has no Done-when, read it from the GitHub issue the PR links.",

@@ -298,8 +298,7 @@ def publish_check(
     conclusion = None if evaluation.pending else evaluation.conclusion
     check_id = existing.id if existing else store.check_id(repo, sha)
     digest = hashlib.sha256(
-        json.dumps([status, conclusion, out.title, out.summary, out.text, out.annotations])
-        .encode()
+        json.dumps([status, conclusion, out.title, out.summary, out.text, out.annotations]).encode()
     ).hexdigest()
     published = published_key(repo, sha)
     if check_id is not None and not force and store.cached(published) == digest:

@@ -237,7 +237,7 @@ def setup_blueprint(
             f'value="{escape(json.dumps(manifest), quote=True)}">'
             f'<button type="submit">Register the GitHub App on {owner}</button></form>'
             '<div class="box"><form id="options" method="get" action="">'
-            "<p class=\"muted\">Change where and how it is registered:</p>"
+            '<p class="muted">Change where and how it is registered:</p>'
             '<label for="org">Organisation (empty for your personal account)</label>'
             f'<input type="text" id="org" name="org" value="{escape(org, quote=True)}" '
             'placeholder="octo-org">'

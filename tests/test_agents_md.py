@@ -241,7 +241,7 @@ def test_more_secret_shapes_built_at_runtime() -> None:
 @pytest.mark.parametrize(
     "line",
     [
-        "password = \"<your password>\"",
+        'password = "<your password>"',
         "api_key: ${OPENAI_API_KEY}",
         "token: see the team vault",
         "Set `OPENAI_API_KEY` in your shell.",

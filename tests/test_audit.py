@@ -450,4 +450,3 @@ def test_report_renders_in_a_real_browser_without_running_injected_code(
     assert dom.count("<svg") == 4
     assert "<script" not in dom and "<img" not in dom
     assert "evil/&lt;script&gt;" in dom
-

@@ -235,9 +235,7 @@ def test_config_on_the_pr_head_is_ignored(stack: Stack, seed: Seeder):
     assert "turned off in config" not in run.output["summary"]
 
 
-def test_pr_that_weakens_agents_md_and_its_own_rules_cannot_pass_itself(
-    stack: Stack, seed: Seeder
-):
+def test_pr_that_weakens_agents_md_and_its_own_rules_cannot_pass_itself(stack: Stack, seed: Seeder):
     """Deleting the root AGENTS.md while turning agents-md off at the head still fails."""
     payload = seed.open(
         repo=fresh_repo(),

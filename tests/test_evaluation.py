@@ -254,6 +254,7 @@ def test_config_error_evaluation_fails_and_names_the_key() -> None:
 
 # ---------------------------------------------------------------- real practices
 
+
 def real_snapshot(body: str, checks: tuple[CheckEvidence, ...] | None) -> PRSnapshot:
     return snapshot(
         body=body,

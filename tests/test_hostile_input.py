@@ -120,14 +120,14 @@ def test_form_encoded_delivery_accepted_when_signed_refused_otherwise(
 
 
 @pytest.mark.parametrize(
-    "body", [b"{not json", b"", b"\xff\xfe", b"{\"a\": NaN", b"[" * 100_000 + b"]" * 100_000]
+    "body", [b"{not json", b"", b"\xff\xfe", b'{"a": NaN', b"[" * 100_000 + b"]" * 100_000]
 )
 def test_malformed_json(client, redis_client, body):
     assert _post(client, body, headers("pull_request", body)).status_code == 400
     assert queued(redis_client) == []
 
 
-@pytest.mark.parametrize("body", [b"[1, 2]", b"\"text\"", b"42", b"null", b"true"])
+@pytest.mark.parametrize("body", [b"[1, 2]", b'"text"', b"42", b"null", b"true"])
 def test_json_that_is_not_an_object(client, redis_client, body):
     assert _post(client, body, headers("pull_request", body)).status_code == 400
     assert queued(redis_client) == []
@@ -177,13 +177,12 @@ def test_unicode_and_control_characters_everywhere(client, redis_client, pr_payl
 
 # -- property tests over the receiver --------------------------------------------------------
 
-_header_text = st.text(
-    alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=80
-)
+_header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=80)
 _json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 

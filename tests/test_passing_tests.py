@@ -222,8 +222,10 @@ def test_agents_checks_missing_from_testing_notes() -> None:
 
 
 def test_agents_check_mentioned_in_prose_counts() -> None:
-    text = "### Testing\nRan ruff check . and the npm run lint script, then `make test`, " \
+    text = (
+        "### Testing\nRan ruff check . and the npm run lint script, then `make test`, "
         "then `pytest` (passed).\n"
+    )
     result = evaluate(snap(text, checks=None, head_files={"AGENTS.md": ROOT_AGENTS}), config())
     assert "tests/agents-check-missing" not in rules(result)
 

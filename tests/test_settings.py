@@ -107,6 +107,7 @@ def test_process_stops_with_one_line(process, missing, env):
     )
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines == [f"codex-guard: {missing} is not set" + (
-        " (nor PRIVATE_KEY_PATH)" if missing == "PRIVATE_KEY" else ""
-    )], result.stderr
+    assert lines == [
+        f"codex-guard: {missing} is not set"
+        + (" (nor PRIVATE_KEY_PATH)" if missing == "PRIVATE_KEY" else "")
+    ], result.stderr

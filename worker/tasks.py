@@ -283,9 +283,7 @@ def pr_closed(self: GuardTask, **kwargs: Any) -> Any:
 
 @celery_app.task(bind=True, base=GuardTask, name="codex_guard.config_changed")
 def config_changed(self: GuardTask, **kwargs: Any) -> Any:
-    return self.run_guarded(
-        kwargs, lambda svc: svc.store.forget_cache(f"config:{kwargs['repo']}")
-    )
+    return self.run_guarded(kwargs, lambda svc: svc.store.forget_cache(f"config:{kwargs['repo']}"))
 
 
 # -- scheduled sweeps (Celery beat: the Procfile's `clock` process) ---------------------
