@@ -357,6 +357,13 @@ def test_evaluate_never_raises(head: str, base: str, changed: list[str]) -> None
              "Makefile": base}  # fmt: skip
     snapshot = snap(files, tuple(changed), base={"AGENTS.md": base})
     result = evaluate(snapshot, DEFAULT)
+    # The loop below may run zero times; these hold for every input.
+    assert result.practice == "agents-md"
+    assert isinstance(result.outcome, Outcome)
+    assert all(f.line is None or f.line >= 1 for f in result.findings)
+    if find_secrets(head):
+        # A secret in the head's root AGENTS.md is always an error that fails the practice.
+        assert result.outcome is Outcome.FAIL
     for secret in find_secrets(head) + find_secrets(base):
         if len(secret.value) >= 8:
             assert secret.value not in all_text(result)

@@ -271,8 +271,11 @@ GREEN = (CheckEvidence("ci / test", "check_run", "completed", "success"),)
 
 
 def _require_practices() -> None:
+    # A plain import: a missing or broken practice module must fail, never skip silently.
+    import importlib
+
     for module in ("task_thread", "done_when", "passing_tests", "agents_md"):
-        pytest.importorskip(f"bot.practices.{module}")
+        importlib.import_module(f"bot.practices.{module}")
 
 
 def test_real_practices_pass_a_good_codex_pr() -> None:

@@ -16,6 +16,7 @@ from bot.commands import parse_command
 from bot.config import DEFAULT_CONFIG
 from bot.detection import detect
 from bot.evaluation import evaluate
+from bot.findings import PRACTICE_IDS, Outcome
 from bot.markdown_doc import parse
 from bot.practices import agents_md, done_when, passing_tests, task_thread
 from bot.snapshot import PRSnapshot
@@ -265,8 +266,18 @@ def _run_all(body: str, agents: str, title: str = "t") -> None:
     snap = _snapshot(body, agents, title, (body[:500],))
     detect(snap, DEFAULT_CONFIG)
     for module in (agents_md, done_when, passing_tests, task_thread):
-        module.evaluate(snap, DEFAULT_CONFIG)
-    evaluate(snap, DEFAULT_CONFIG)
+        result = module.evaluate(snap, DEFAULT_CONFIG)
+        # Cheap properties beyond "no exception": each practice answers for itself, with a
+        # one-line reason and findings that point into the text (never line 0).
+        assert result.practice in PRACTICE_IDS
+        assert isinstance(result.outcome, Outcome)
+        assert "\n" not in result.reason
+        for finding in result.findings:
+            assert finding.line is None or finding.line >= 1
+    verdict = evaluate(snap, DEFAULT_CONFIG)
+    assert list(verdict.results) == list(PRACTICE_IDS)
+    failed = any(r.outcome is Outcome.FAIL for r in verdict.results.values())
+    assert verdict.conclusion == ("failure" if failed else "success")
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
@@ -278,8 +289,17 @@ def test_no_exception_escapes_any_parser(body, agents, title):
 @settings(max_examples=40, deadline=None)
 @given(line=st.text(max_size=300))
 def test_command_parser_never_raises(line):
-    parse_command("/codex-guard " + line)
-    parse_command(line)
+    command = parse_command("/codex-guard " + line)
+    # A line that starts with the prefix is always a command, and only one of three kinds.
+    assert command is not None
+    assert command.name in ("recheck", "skip", "invalid")
+    if command.name == "skip":
+        assert command.practice and command.reason
+    if command.name == "invalid":
+        assert command.error
+    other = parse_command(line)
+    if "/codex-guard" not in line.lower():
+        assert other is None
 
 
 MB = 1024 * 1024
