@@ -18,6 +18,9 @@ from typing import Any
 
 import redis
 
+from bot.evaluation import Evaluation, Override
+from bot.findings import PRACTICE_IDS
+
 log = logging.getLogger("codex_guard.audit")
 
 STREAM = "codex-guard:audit"
@@ -26,13 +29,8 @@ _BATCH = 1000
 _VERSION = "1"
 
 
-@dataclass(frozen=True)
-class AuditOverride:
-    """A maintainer's ``/codex-guard skip``: which practice, who, and why."""
-
-    practice: str
-    by: str
-    reason: str
+AuditOverride = Override
+"""A maintainer's ``/codex-guard skip`` as recorded: the evaluation's own `Override`."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +89,7 @@ class AuditRecord:
 
 
 def from_evaluation(
-    evaluation: Any,
+    evaluation: Evaluation,
     *,
     repository: str,
     pr: int,
@@ -101,7 +99,7 @@ def from_evaluation(
     installation: int | None = None,
     at: datetime | None = None,
 ) -> AuditRecord:
-    """Build a record from a `bot.evaluation.Evaluation` (typed loosely to avoid an import)."""
+    """Build a record from an evaluation."""
     results = evaluation.results
     return AuditRecord(
         time=at or datetime.now(UTC),
@@ -113,7 +111,7 @@ def from_evaluation(
         signals=tuple(evaluation.detection.signals),
         outcomes={pid: str(r.outcome) for pid, r in results.items()},
         findings=tuple(f.rule for r in results.values() for f in r.findings),
-        overrides=tuple(AuditOverride(o.practice, o.by, o.reason) for o in evaluation.overrides),
+        overrides=tuple(evaluation.overrides),
         delivery=delivery,
         conclusion="pending" if evaluation.pending else str(evaluation.conclusion),
         installation=installation,
@@ -181,8 +179,6 @@ def _decode(fields: Mapping[bytes, bytes]) -> AuditRecord | None:
 
 
 # ---------------------------------------------------------------- summary
-
-_EVALUATED = ("pass", "warn", "fail")
 
 
 @dataclass
@@ -306,20 +302,14 @@ def _add_pr(group: GroupSummary, history: list[AuditRecord], latest: AuditRecord
         group.practices.setdefault(practice, PracticeStats()).add(outcome)
     for rule in {rule for r in history for rule in r.findings}:
         group.findings[rule] += 1
-    seen: set[tuple[str, str, str]] = set()
-    for record in history:
-        for o in record.overrides:
-            if (o.practice, o.by, o.reason) not in seen:
-                seen.add((o.practice, o.by, o.reason))
-                group.overrides.append(
-                    OverrideEntry(latest.repository, latest.pr, o.practice, o.by, o.reason)
-                )
+    for o in dict.fromkeys(o for record in history for o in record.overrides):
+        group.overrides.append(
+            OverrideEntry(latest.repository, latest.pr, o.practice, o.by, o.reason)
+        )
 
 
 def practice_ids(summary: Summary) -> list[str]:
     """Practices in the order the app runs them, then any others alphabetically."""
-    from bot.findings import PRACTICE_IDS
-
     seen = {
         p
         for g in (summary.overall, *summary.by_repository.values(), *summary.by_person.values())

@@ -23,13 +23,12 @@ from typing import Any
 
 import redis
 
+from bot.handlers import EVALUATE, EVALUATE_SHA
 from bot.routing import Job
 
 _PREFIX = "codex-guard:coalesce:"
 
 DEFAULT_WINDOW_SECONDS = 1.0
-EVALUATE = "codex_guard.evaluate"  # bot.handlers.EVALUATE
-EVALUATE_SHA = "codex_guard.evaluate_sha"  # bot.handlers.EVALUATE_SHA
 
 
 def window_from_env(env: Any = None) -> float:
@@ -164,10 +163,9 @@ class Coalescer:
         self._take = redis_client.register_script(_TAKE)
 
     @staticmethod
-    def _keys(key: str) -> list[str]:
+    def keys(key: str) -> list[str]:
+        """[state key, pending key, taken key] for a coalescing key."""
         return [f"{_PREFIX}{key}:state", f"{_PREFIX}{key}:pending", f"{_PREFIX}{key}:taken"]
-
-    keys = _keys
 
     def offer(
         self, key: str, state: dict[str, Any], updated_at: str, token: str | None = None
@@ -178,7 +176,7 @@ class Coalescer:
         correctly); an equal one replaces the stored state (the later arrival wins).
         """
         result = self._offer(
-            keys=self._keys(key)[:2],
+            keys=self.keys(key)[:2],
             args=[
                 json.dumps(state, separators=(",", ":"), sort_keys=True),
                 updated_at or "",
@@ -201,7 +199,7 @@ class Coalescer:
 
     def take_entry(self, key: str, token: str | None = None) -> tuple[dict[str, Any] | None, bool]:
         """``take``, plus whether this state is new (no job took it before)."""
-        reply = self._take(keys=self._keys(key), args=[token or "", self.state_ttl])
+        reply = self._take(keys=self.keys(key), args=[token or "", self.state_ttl])
         if not reply:
             return None, False
         raw, fresh = reply
@@ -211,16 +209,14 @@ class Coalescer:
         return (value if isinstance(value, dict) else None), bool(int(fresh))
 
     def release(self, key: str) -> None:
-        """Undo a ``True`` offer whose job could not be queued (so a redelivery queues one)."""
-        self.release_many([key])
+        """Undo a ``True`` offer whose job could not be queued (so a redelivery queues one).
 
-    def release_many(self, keys: list[str]) -> None:
-        """``release`` for several keys in one round trip; best effort (the marks expire)."""
-        if keys:
-            try:
-                self.redis.delete(*(self._keys(k)[1] for k in keys))
-            except redis.RedisError:
-                pass
+        Best effort: the pending mark expires anyway.
+        """
+        try:
+            self.redis.delete(self.keys(key)[1])
+        except redis.RedisError:
+            pass
 
     def pending(self, key: str) -> bool:
-        return bool(self.redis.exists(self._keys(key)[1]))
+        return bool(self.redis.exists(self.keys(key)[1]))

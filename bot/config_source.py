@@ -16,27 +16,29 @@ REPO_CACHE_SECONDS = 600
 _MISSING = "\0missing"
 
 
+def _cached_file(
+    gw: Gateway, store: Store, key: str, repo: str, ref: str | None, ttl: int
+) -> str | None:
+    """``CONFIG_PATH`` in ``repo`` at ``ref``, absence cached too (as ``_MISSING``)."""
+    cached = store.cached(key)
+    if cached is not None:
+        return None if cached == _MISSING else cached
+    text = gw.file_text(repo, CONFIG_PATH, ref)
+    store.cache(key, _MISSING if text is None else text, ttl)
+    return text
+
+
 def org_config_text(gw: Gateway, store: Store, owner: str) -> str | None:
     # Under the `.github` repo's `config:` prefix: a push that changes the org defaults
     # there drops this copy (the `push` handler forgets `config:<repo>*`).
     key = f"config:{owner}/.github:org-defaults"
-    cached = store.cached(key)
-    if cached is not None:
-        return None if cached == _MISSING else cached
-    text = gw.file_text(f"{owner}/.github", CONFIG_PATH, None)
-    store.cache(key, _MISSING if text is None else text, ORG_CACHE_SECONDS)
-    return text
+    return _cached_file(gw, store, key, f"{owner}/.github", None, ORG_CACHE_SECONDS)
 
 
 def repo_config_text(gw: Gateway, store: Store, repo: str, base_ref: str) -> str | None:
     """The repo's config on ``base_ref``, cached until a push changes it (or a short TTL)."""
     key = f"config:{repo}:ref:{base_ref}"
-    cached = store.cached(key)
-    if cached is not None:
-        return None if cached == _MISSING else cached
-    text = gw.file_text(repo, CONFIG_PATH, base_ref)
-    store.cache(key, _MISSING if text is None else text, REPO_CACHE_SECONDS)
-    return text
+    return _cached_file(gw, store, key, repo, base_ref, REPO_CACHE_SECONDS)
 
 
 def load_for(gw: Gateway, store: Store, repo: str, base_ref: str) -> GuardConfig:

@@ -13,8 +13,7 @@ import redis
 SEEN_FOR_SECONDS = 4 * 24 * 3600
 CLAIM_FOR_SECONDS = 60
 ASKED_FOR_SECONDS = 4 * 24 * 3600
-_PREFIX = "codex-guard:delivery:"
-KEY_PREFIX = _PREFIX
+KEY_PREFIX = "codex-guard:delivery:"
 """A delivery's ledger key is ``KEY_PREFIX + GUID`` (the receiver's delivery script sets it)."""
 _ASKED = "codex-guard:redelivery-asked:"
 
@@ -26,23 +25,15 @@ class DeliveryLedger:
     def claim(self, delivery_id: str) -> bool:
         """True if this delivery is new and now ours to queue."""
         return bool(
-            self._redis.set(_PREFIX + delivery_id, "queuing", nx=True, ex=CLAIM_FOR_SECONDS)
+            self._redis.set(KEY_PREFIX + delivery_id, "queuing", nx=True, ex=CLAIM_FOR_SECONDS)
         )
 
     def confirm(self, delivery_id: str) -> None:
-        self._redis.set(_PREFIX + delivery_id, "queued", ex=SEEN_FOR_SECONDS)
-
-    def release(self, delivery_id: str) -> None:
-        """Forget a claim whose jobs could not be queued, so a redelivery is accepted."""
-        try:
-            self._redis.delete(_PREFIX + delivery_id)
-        except redis.RedisError:
-            # The claim expires by itself after CLAIM_FOR_SECONDS.
-            pass
+        self._redis.set(KEY_PREFIX + delivery_id, "queued", ex=SEEN_FOR_SECONDS)
 
     def queued(self, delivery_id: str) -> bool:
         """True once this delivery's jobs were queued (or are being queued right now)."""
-        return bool(self._redis.exists(_PREFIX + delivery_id))
+        return bool(self._redis.exists(KEY_PREFIX + delivery_id))
 
     def may_ask_redelivery(
         self, delivery_id: str, max_asks: int = 3, cooldown: float = 3600

@@ -31,27 +31,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot import signature
 from bot.procfile import ROOT, Process, read_procfile
+from bot.setup_flow import create_setup_app, read_env_file
 
 SAMPLES = Path(__file__).resolve().parent / "sandbox" / "samples"
 REQUIRED = ("APP_ID", "WEBHOOK_SECRET")
 SANDBOX_APP_ID = 1
-
-
-def read_dotenv(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines; quotes around a value are dropped; `#` lines are comments."""
-    values: dict[str, str] = {}
-    if not path.exists():
-        return values
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, value = line.split("=", 1)
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip().removeprefix("export ").strip()] = value
-    return values
 
 
 def _free_port() -> int:
@@ -198,8 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--once", action="store_true", help="exit after the sandbox demo")
     args = parser.parse_args(argv)
 
-    env = dict(os.environ)
-    env.update({k: v for k, v in read_dotenv(ROOT / ".env").items() if k not in os.environ})
+    env = {**read_env_file(ROOT / ".env"), **os.environ}  # the environment wins
     sandbox = not all(env.get(k) for k in REQUIRED) or not (
         env.get("PRIVATE_KEY") or env.get("PRIVATE_KEY_PATH")
     )
@@ -281,11 +264,7 @@ def _serve_setup(user_env: dict[str, str]) -> int:
 
     from werkzeug.serving import make_server
 
-    from bot.setup_flow import create_setup_app
-
-    port = _free_port()
-    if _port_free(3001):
-        port = 3001
+    port = 3001 if _port_free(3001) else _free_port()
     server = make_server("127.0.0.1", port, create_setup_app(ROOT / ".env", environ=user_env))
     threading.Thread(target=server.serve_forever, daemon=True, name="setup").start()
     return port

@@ -16,6 +16,7 @@ from typing import Any
 from github import Auth, Github, GithubException, GithubRetry
 
 from bot import CHECK_NAME
+from bot.pulls import pr_summary
 from bot.settings import Settings
 from bot.snapshot import CheckEvidence
 from bot.tokens import TokenStore
@@ -32,7 +33,7 @@ class NotFound(Exception):
 
 def retry_policy() -> GithubRetry:
     """5xx and timeouts: exponential backoff with jitter, bounded; rate limits: wait as told."""
-    from worker.backoff import retry_base_seconds
+    from bot.backoff import retry_base_seconds
 
     base = retry_base_seconds()  # RETRY_BASE_SECONDS, 2 s by default
     return GithubRetry(
@@ -87,13 +88,9 @@ class Gateway:
 
     # -- pull requests ----------------------------------------------------
     def pull(self, repo: str, number: int) -> dict[str, Any]:
-        from bot.handlers import pr_summary
-
         return pr_summary(self._get(f"/repos/{repo}/pulls/{number}"))
 
     def open_pulls(self, repo: str, limit: int = 300) -> list[dict[str, Any]]:
-        from bot.handlers import pr_summary
-
         pulls: list[dict[str, Any]] = []
         page = 1
         while len(pulls) < limit:

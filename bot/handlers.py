@@ -11,6 +11,7 @@ from typing import Any
 
 from bot import CHECK_NAME
 from bot.commands import parse_command
+from bot.pulls import pr_summary
 from bot.routing import Job, Payload, PayloadError, RouteContext, Router, need
 
 router = Router()
@@ -21,6 +22,7 @@ COMMAND = "codex_guard.command"
 MERGE_GROUP = "codex_guard.merge_group"
 INSTALLATION = "codex_guard.installation"
 CONFIG_CHANGED = "codex_guard.config_changed"
+PR_CLOSED = "codex_guard.pr_closed"
 
 CONFIG_PATHS = frozenset({".github/codex-guard.yml"})
 
@@ -31,25 +33,6 @@ def installation_id(payload: Payload) -> int:
 
 def repo_name(payload: Payload) -> str:
     return need(payload, "repository", "full_name", kind=str)
-
-
-def pr_summary(pr: Payload, at: str = "pull_request") -> dict[str, Any]:
-    """The slice of a webhook's pull_request the worker uses, so it need not fetch it."""
-    labels = pr.get("labels") or []
-    return {
-        "number": need(pr, "number", kind=int, at=at),
-        "title": pr.get("title") or "",
-        "body": pr.get("body") or "",
-        "user": (pr.get("user") or {}).get("login") or "",
-        "head_ref": need(pr, "head", "ref", kind=str, at=at),
-        "head_sha": need(pr, "head", "sha", kind=str, at=at),
-        "base_ref": need(pr, "base", "ref", kind=str, at=at),
-        "base_sha": (pr.get("base") or {}).get("sha") or "",
-        "labels": [lb.get("name", "") for lb in labels if isinstance(lb, dict)],
-        "draft": bool(pr.get("draft")),
-        "state": pr.get("state") or "open",
-        "updated_at": pr.get("updated_at") or "",
-    }
 
 
 @router.register(
@@ -238,12 +221,6 @@ def on_installation_repositories(payload: Payload, ctx: RouteContext) -> list[Jo
     ]
 
 
-__all__ = ["PayloadError", "router"]
-
-
-PR_CLOSED = "codex_guard.pr_closed"
-
-
 @router.register("pull_request", "closed")
 def on_pull_request_closed(payload: Payload, ctx: RouteContext) -> list[Job]:
     """A closed PR no longer holds its task thread."""
@@ -259,3 +236,6 @@ def on_pull_request_closed(payload: Payload, ctx: RouteContext) -> list[Job]:
             },
         )
     ]
+
+
+__all__ = ["PayloadError", "router"]

@@ -82,7 +82,3 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     root.setLevel(level)
     for noisy in ("urllib3", "github", "werkzeug"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
-
-
-def context_filter() -> logging.Filter:
-    return _ContextFilter()

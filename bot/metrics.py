@@ -36,12 +36,13 @@ from prometheus_client.core import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
+
+from bot.queue import QUEUE
 
 log = logging.getLogger("codex_guard.metrics")
 
 PREFIX = "codex-guard:metrics:"
-QUEUE = "codex-guard"
-"""The Celery queue (``worker.celery_app.QUEUE``); kombu keeps it as a Redis list."""
 _PRIORITY_SEP = "\x06\x16"
 _PRIORITY_STEPS = (0, 3, 6, 9)
 
@@ -440,21 +441,15 @@ def _histogram(data: Mapping[bytes, bytes]) -> HistogramMetricFamily:
     counts = {k.decode(): v for k, v in data.items()}
     buckets: list[tuple[str, float]] = []
     running = 0.0
-    for i, bound in enumerate(EVALUATION_BUCKETS):
+    for i, bound in enumerate((*EVALUATION_BUCKETS, math.inf)):
         running += float(counts.get(f"b{i}", 0))
-        buckets.append((_le(bound), running))
-    running += float(counts.get(f"b{len(EVALUATION_BUCKETS)}", 0))
-    buckets.append(("+Inf", running))
+        buckets.append((floatToGoString(bound), running))
     family = HistogramMetricFamily(
         "codex_guard_evaluation_duration_seconds",
         "Time from a job starting to its check run being written.",
     )
     family.add_metric([], buckets, sum_value=float(counts.get("sum", 0.0)))
     return family
-
-
-def _le(bound: float) -> str:
-    return str(float(bound))
 
 
 def _rate_limit(data: Mapping[bytes, bytes]) -> GaugeMetricFamily:

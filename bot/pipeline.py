@@ -43,16 +43,6 @@ from bot.tokens import TokenStore
 
 log = logging.getLogger("codex_guard.pipeline")
 
-_NOTE_HEAD = """
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local data = cjson.decode(cur)
-  if data['updated_at'] > ARGV[2] then return data['sha'] end
-end
-redis.call('SET', KEYS[1], cjson.encode({sha=ARGV[1], updated_at=ARGV[2]}), 'EX', 2592000)
-return ARGV[1]
-"""
-
 
 @dataclass
 class Services:
@@ -73,17 +63,6 @@ class Services:
         observe_github(gw.requester, self.redis, installation_id)
         return gw
 
-    def note_head(self, repo: str, number: int, sha: str, updated_at: str) -> str:
-        """Record ``sha`` as the PR's head unless a newer event said otherwise."""
-        latest = self.redis.eval(
-            _NOTE_HEAD, 1, f"codex-guard:head:{repo}#{number}", sha, updated_at or ""
-        )
-        return latest.decode() if isinstance(latest, bytes) else str(latest)
-
-    def latest_head(self, repo: str, number: int) -> str | None:
-        raw = self.redis.get(f"codex-guard:head:{repo}#{number}")
-        return json.loads(raw)["sha"] if raw else None
-
 
 def evaluate_pull(
     svc: Services,
@@ -94,13 +73,17 @@ def evaluate_pull(
     *,
     force: bool = False,
     delivery: str | None = None,
+    gw: Gateway | None = None,
 ) -> Evaluation | None:
-    """Evaluate one PR at its head and publish the result; None when there is nothing to do."""
-    if not svc.settings.allows(repo):
-        log.info("skipped: %s is not in the allowlist", repo)
+    """Evaluate one PR at its head and publish the result; None when there is nothing to do.
+
+    ``gw``: the job's gateway when the caller already holds one (one per job).
+    """
+    if not _allowed(svc, repo):
         return None
     started = time.monotonic()
-    gw = svc.gateway(installation_id)
+    if gw is None:
+        gw = svc.gateway(installation_id)
     if pr is None:
         pr = gw.pull(repo, number)
     sha = pr["head_sha"]
@@ -108,7 +91,7 @@ def evaluate_pull(
         if pr.get("state", "open") != "open":
             log.info("skipped: PR is %s", pr.get("state"))
             return None
-        latest = svc.note_head(repo, number, sha, pr.get("updated_at") or "")
+        latest = svc.store.note_head(repo, number, sha, pr.get("updated_at") or "")
         svc.store.index_sha(repo, sha, number)
         config, config_error = _config(gw, svc.store, repo, pr)
         probe = build_snapshot(gw, svc.store, repo, pr, config, [], practices_apply=False)
@@ -125,7 +108,7 @@ def evaluate_pull(
             if own is None:
                 own = _start_check(gw, svc.store, repo, sha)
             snapshot = build_snapshot(
-                gw, svc.store, repo, pr, config, evidence, practices_apply=True
+                gw, svc.store, repo, pr, config, evidence, practices_apply=True, probe=probe
             )
             overrides = tuple(
                 Override(practice=p, by=o["by"], reason=o["reason"])
@@ -136,7 +119,7 @@ def evaluate_pull(
         svc.store.record_tasks(repo, number, ids)
         publish_check(gw, svc.store, snapshot, evaluation, own, force=force)
         if latest == sha:  # a newer head may have arrived while this one was evaluated
-            latest = svc.latest_head(repo, number) or latest
+            latest = svc.store.latest_head(repo, number) or latest
         if latest == sha and not evaluation.pending:
             publish_comment(gw, svc.store, snapshot, evaluation, config, lookup=applies)
         elif latest != sha:
@@ -214,6 +197,9 @@ def create_check_once(
     both create one, so creating takes a short Redis claim; the other job waits for
     the id instead.
     """
+    check_id = store.check_id(repo, sha)
+    if check_id is not None:
+        return check_id, False
     if store.claim_check_creation(repo, sha):
         try:
             check_id = store.check_id(repo, sha)
@@ -239,9 +225,9 @@ def _create_comment_once(
     """The PR's one comment: (id, True) if this call created it (see `create_check_once`)."""
     if store.claim_comment_creation(repo, number):
         try:
-            known = store.comment_state(repo, number)
-            if known:
-                return int(known), False
+            comment_id = store.comment_id(repo, number)
+            if comment_id is not None:
+                return comment_id, False
             comment_id = gw.create_comment(repo, number, body)
             store.remember_comment(repo, number, comment_id)
             return comment_id, True
@@ -250,9 +236,9 @@ def _create_comment_once(
     deadline = time.monotonic() + CHECK_CLAIM_WAIT_SECONDS
     while time.monotonic() < deadline:
         time.sleep(0.05)
-        known = store.comment_state(repo, number)
-        if known:
-            return int(known), False
+        comment_id = store.comment_id(repo, number)
+        if comment_id is not None:
+            return comment_id, False
     raise StillBeingCreated(f"comment on {repo}#{number}")
 
 
@@ -262,17 +248,15 @@ def published_key(repo: str, sha: str) -> str:
 
 
 def _start_check(gw: Gateway, store: Store, repo: str, sha: str) -> ExistingCheck:
-    check_id = store.check_id(repo, sha)
-    if check_id is None:
-        check_id, _ = create_check_once(
-            gw,
-            store,
-            repo,
-            sha,
-            status="in_progress",
-            started_at=now_iso(),
-            output={"title": "Evaluating…", "summary": "codex-guard is reading this PR."},
-        )
+    check_id, _ = create_check_once(
+        gw,
+        store,
+        repo,
+        sha,
+        status="in_progress",
+        started_at=now_iso(),
+        output={"title": "Evaluating…", "summary": "codex-guard is reading this PR."},
+    )
     return ExistingCheck(
         id=check_id, status="in_progress", conclusion=None, summary=None, title=None
     )
@@ -304,17 +288,6 @@ def publish_check(
     if check_id is not None and not force and store.cached(published) == digest:
         log.info("check run unchanged; nothing written")
         return check_id
-    if (
-        existing is not None
-        and not force
-        and existing.status == status
-        and existing.conclusion == conclusion
-        and existing.summary == out.summary
-        and existing.title == out.title
-    ):
-        log.info("check run unchanged; nothing written")
-        store.cache(published, digest, 30 * 24 * 3600)
-        return existing.id
     sent_key = f"annotations:{repo}:{sha}"
     sent = set(json.loads(store.cached(sent_key) or "[]"))
     fresh = [a for a in out.annotations if _annotation_key(a) not in sent]
@@ -322,12 +295,7 @@ def publish_check(
     fields: dict[str, Any] = {
         "status": status,
         "external_id": f"{repo}#{snapshot.number}",
-        "output": {
-            "title": out.title,
-            "summary": out.summary,
-            "text": out.text,
-            "annotations": groups[0],
-        },
+        "output": out.as_payload(groups[0]),
         "actions": [RERUN_ACTION],
     }
     if conclusion is not None:
@@ -343,12 +311,7 @@ def publish_check(
             repo,
             check_id,
             # The whole output again, so no batch can leave the check without its details.
-            output={
-                "title": out.title,
-                "summary": out.summary,
-                "text": out.text,
-                "annotations": group,
-            },
+            output=out.as_payload(group),
         )
     if fresh:
         sent.update(_annotation_key(a) for a in fresh)
@@ -374,7 +337,7 @@ def publish_comment(
     """
     repo, number = snapshot.repo, snapshot.number
     known = store.comment_state(repo, number)
-    comment_id = known if known is not None and known is not False else None
+    comment_id = known or None
     previous: str | None = None
     if known is None and lookup:
         found = gw.find_comment(repo, number, COMMENT_MARKER)
@@ -443,7 +406,7 @@ def evaluate_sha(
             continue
         if pr["head_sha"] != sha:
             continue
-        if evaluate_pull(svc, installation_id, repo, number, pr, force=force) is not None:
+        if evaluate_pull(svc, installation_id, repo, number, pr, force=force, gw=gw) is not None:
             done += 1
     return done
 
@@ -488,7 +451,7 @@ def run_command(
                 raise
             # A courtesy only: the comment may be deleted already; the command still runs.
             log.info("could not react to the command comment (GitHub answered %s)", exc.status)
-        evaluate_pull(svc, installation_id, repo, number, None, force=True)
+        evaluate_pull(svc, installation_id, repo, number, None, force=True, gw=gw)
         return cmd.name
 
 

@@ -31,7 +31,7 @@ from celery import Celery
 from kombu.exceptions import KombuError, OperationalError
 from redis.exceptions import RedisError
 
-from bot.coalesce import OFFER_FUNCTION, Coalescer
+from bot.coalesce import OFFER_FUNCTION, Coalescer, key_for
 from bot.routing import Job
 
 QUEUE = "codex-guard"
@@ -114,27 +114,18 @@ class Planned:
 def celery_message(
     task: str,
     kwargs: dict[str, Any],
-    *,
+    kwargs_json: bytes,
     task_id: str | None = None,
     countdown: float | None = None,
     queue: str = QUEUE,
-    now: float | None = None,
 ) -> str:
-    """A Celery protocol 2 message as kombu's Redis transport stores it (JSON, base64 body)."""
-    return _message(task, kwargs, orjson.dumps(kwargs), task_id, countdown, queue, now)
+    """A Celery protocol 2 message as kombu's Redis transport stores it (JSON, base64 body).
 
-
-def _message(
-    task: str,
-    kwargs: dict[str, Any],
-    kwargs_json: bytes,
-    task_id: str | None,
-    countdown: float | None,
-    queue: str,
-    now: float | None,
-) -> str:
+    The one place messages are built by hand; ``kwargs_json`` is ``orjson.dumps(kwargs)``,
+    passed in so a coalesced job's kwargs are serialised once.
+    """
     task_id = task_id or str(uuid.uuid4())
-    now = time.time() if now is None else now
+    now = time.time()
     eta = None
     if countdown:
         eta = (datetime.fromtimestamp(now, UTC) + timedelta(seconds=countdown)).isoformat()
@@ -201,20 +192,24 @@ class DeliveryPublisher:
         self.queue = queue
         self._script = client.register_script(_DELIVER)
 
-    def plan(self, job: Job, delivery: str, coalesce_key: str | None, updated_at: str) -> Planned:
+    def plan(self, job: Job, delivery: str) -> Planned:
+        """``job``'s message for ``delivery``; with a coalescer, its offer when it may coalesce."""
         kwargs = dict(job.kwargs)
         kwargs.setdefault("delivery", delivery)
         encoded = orjson.dumps(kwargs)  # once: for the message, and the coalescer's state
-        if coalesce_key is None or self.coalescer is None:
-            message = _message(job.task, kwargs, encoded, None, job.countdown, self.queue, None)
-            return Planned(message)
+        found = key_for(job) if self.coalescer is not None else None
+        if found is None or self.coalescer is None:
+            return Planned(
+                celery_message(job.task, kwargs, encoded, None, job.countdown, self.queue)
+            )
+        coalesce_key, updated_at = found
         task_id = str(uuid.uuid4())
         task = orjson.dumps(job.task)
         state = (b'{"task":' + task + b',"kwargs":' + encoded + b"}").decode()
         kwargs["coalesce"] = coalesce_key
         encoded = encoded[:-1] + b',"coalesce":' + orjson.dumps(coalesce_key) + b"}"
         countdown = job.countdown if job.countdown is not None else self.coalescer.window
-        message = _message(job.task, kwargs, encoded, task_id, countdown, self.queue, None)
+        message = celery_message(job.task, kwargs, encoded, task_id, countdown, self.queue)
         return Planned(message, coalesce_key, state, updated_at, task_id)
 
     def publish(

@@ -61,9 +61,6 @@ class Router:
             found += self._routes.get((event, None), [])
         return found
 
-    def routes(self) -> list[tuple[str, str | None]]:
-        return sorted(self._routes, key=lambda k: (k[0], k[1] or ""))
-
     def dispatch(
         self, event: str, payload: Payload, ctx: RouteContext | None = None
     ) -> list[Job] | None:

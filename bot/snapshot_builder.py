@@ -8,6 +8,7 @@ File contents are cached by blob SHA, which never changes meaning.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from bot.config import GuardConfig
@@ -80,26 +81,42 @@ def build_snapshot(
     checks: list[CheckEvidence],
     *,
     practices_apply: bool,
+    probe: PRSnapshot | None = None,
 ) -> PRSnapshot:
-    """The snapshot; for a PR the practices will not run, only what detection needs."""
-    number = pr["number"]
-    base = PRSnapshot(
-        repo=repo,
-        number=number,
-        title=pr.get("title") or "",
-        body=pr.get("body") or "",
-        author=pr.get("user") or "",
-        head_sha=pr["head_sha"],
-        head_ref=pr.get("head_ref") or "",
-        base_ref=pr.get("base_ref") or "",
-        labels=tuple(pr.get("labels") or ()),
-        draft=bool(pr.get("draft")),
-        checks=tuple(checks),
-    )
-    if needs_commit_messages(base, config):
-        base = _replace(base, commit_messages=tuple(gw.pull_commit_messages(repo, number)))
+    """The snapshot; for a PR the practices will not run, only what detection needs.
+
+    ``probe``: the detection-only snapshot of the same PR built before, whose reads
+    (commit messages) are reused instead of asked for again.
+    """
+    if probe is not None:
+        base = replace(probe, checks=tuple(checks))
+    else:
+        number = pr["number"]
+        base = PRSnapshot(
+            repo=repo,
+            number=number,
+            title=pr.get("title") or "",
+            body=pr.get("body") or "",
+            author=pr.get("user") or "",
+            head_sha=pr["head_sha"],
+            head_ref=pr.get("head_ref") or "",
+            base_ref=pr.get("base_ref") or "",
+            labels=tuple(pr.get("labels") or ()),
+            draft=bool(pr.get("draft")),
+            checks=tuple(checks),
+        )
+        if needs_commit_messages(base, config):
+            base = replace(base, commit_messages=tuple(gw.pull_commit_messages(repo, number)))
     if not practices_apply:
         return base
+    return _complete(gw, store, repo, pr, config, base)
+
+
+def _complete(
+    gw: Gateway, store: Store, repo: str, pr: dict[str, Any], config: GuardConfig, base: PRSnapshot
+) -> PRSnapshot:
+    """``base`` with the files, issues and other PRs the practices read."""
+    number = base.number
     head_tree = _tree(gw, store, repo, base.head_sha)
     changed = _changed_files(gw, store, repo, number, base.head_sha, pr.get("base_sha") or "")
     chain = agents_md.chain_paths(head_tree.keys(), changed, config)
@@ -129,7 +146,7 @@ def build_snapshot(
         for other, ids in store.open_pr_tasks(repo).items()
         if other != number and ids
     }
-    return _replace(
+    return replace(
         base,
         changed_files=changed,
         head_tree=frozenset(head_tree),
@@ -138,9 +155,3 @@ def build_snapshot(
         issue_bodies=issues,
         other_open_prs=others,
     )
-
-
-def _replace(snapshot: PRSnapshot, **changes: Any) -> PRSnapshot:
-    from dataclasses import replace
-
-    return replace(snapshot, **changes)

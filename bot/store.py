@@ -18,6 +18,18 @@ OPEN_CHECKS = f"{_P}open-checks"
 INSTALLATIONS = f"{_P}installations"
 
 
+# {sha, updated_at} of the newest event seen; an older event's SHA never replaces it.
+_NOTE_HEAD = """
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local data = cjson.decode(cur)
+  if data['updated_at'] > ARGV[2] then return data['sha'] end
+end
+redis.call('SET', KEYS[1], cjson.encode({sha=ARGV[1], updated_at=ARGV[2]}), 'EX', ARGV[3])
+return ARGV[1]
+"""
+
+
 def _open_member(repo: str, sha: str, check_id: int) -> str:
     return json.dumps({"repo": repo, "sha": sha, "id": int(check_id)}, sort_keys=True)
 
@@ -27,12 +39,16 @@ class Store:
         self.redis = client
 
     # The newest head SHA seen for a PR: older evaluations must not touch the comment.
-    def note_head(self, repo: str, number: int, sha: str) -> None:
-        self.redis.set(f"{_P}head:{repo}#{number}", sha, ex=30 * DAY)
+    def note_head(self, repo: str, number: int, sha: str, updated_at: str) -> str:
+        """Record ``sha`` as the PR's head unless a newer event said otherwise; the head."""
+        latest = self.redis.eval(
+            _NOTE_HEAD, 1, f"{_P}head:{repo}#{number}", sha, updated_at or "", 30 * DAY
+        )
+        return latest.decode() if isinstance(latest, bytes) else str(latest)
 
     def latest_head(self, repo: str, number: int) -> str | None:
-        value = self.redis.get(f"{_P}head:{repo}#{number}")
-        return value.decode() if value else None
+        raw = self.redis.get(f"{_P}head:{repo}#{number}")
+        return json.loads(raw)["sha"] if raw else None
 
     # Head SHA -> PR numbers, so a `status` event (which names no PR) finds its PRs.
     def index_sha(self, repo: str, sha: str, number: int) -> None:
@@ -115,8 +131,8 @@ class Store:
 
     # The PR comment codex-guard edits in place.
     def comment_id(self, repo: str, number: int) -> int | None:
-        value = self.redis.get(f"{_P}comment:{repo}#{number}")
-        return (int(value) or None) if value else None
+        """The comment's ID, if known (see `comment_state`)."""
+        return int(self.comment_state(repo, number) or 0) or None
 
     def remember_comment(self, repo: str, number: int, comment_id: int) -> None:
         self.redis.set(f"{_P}comment:{repo}#{number}", comment_id, ex=90 * DAY)

@@ -36,6 +36,7 @@ from github import GithubException
 from bot.deliveries import DeliveryLedger
 from bot.gateway import NotFound, now_iso
 from bot.handlers import EVALUATE, EVALUATE_SHA
+from bot.pipeline import published_key
 from bot.queue import enqueue
 from bot.report import RERUN_ACTION
 from bot.routing import Job
@@ -132,7 +133,7 @@ def sweep_stuck_checks(svc: Any, celery: Celery | None = None, now: float | None
         swept = store.touch_open_check(repo, sha, own.id)
         if swept > MAX_SWEEPS_PER_CHECK:
             _close_unfinished(gw, repo, own.id)
-            store.uncache(f"published:{repo}:{sha}")  # bot.pipeline.published_key
+            store.uncache(published_key(repo, sha))
             store.drop_open_check(repo, sha, check_id)
             log.warning(
                 "check run %s on %s@%s still in progress after %d re-evaluations; "

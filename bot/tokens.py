@@ -43,21 +43,23 @@ class TokenStore:
         ).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(digest))
         self._local: dict[int, tuple[str, float]] = {}
+        self._app: GithubIntegration | None = None
 
-    def integration(self) -> GithubIntegration:
-        """A client authenticated as the App itself (a short-lived JWT)."""
-        auth = Auth.AppAuth(self._settings.app_id, self._settings.private_key)
-        return GithubIntegration(
-            auth=auth,
-            base_url=self._settings.github_api_url,
-            timeout=self._settings.github_timeout,
-            seconds_between_requests=self._settings.seconds_between_requests,
-            seconds_between_writes=self._settings.seconds_between_writes,
-        )
+    def _integration(self) -> GithubIntegration:
+        """The client authenticated as the App itself; it signs a fresh JWT per request."""
+        if self._app is None:
+            self._app = GithubIntegration(
+                auth=Auth.AppAuth(self._settings.app_id, self._settings.private_key),
+                base_url=self._settings.github_api_url,
+                timeout=self._settings.github_timeout,
+                seconds_between_requests=self._settings.seconds_between_requests,
+                seconds_between_writes=self._settings.seconds_between_writes,
+            )
+        return self._app
 
     def app_request(self, method: str, path: str, **kwargs: object) -> tuple[dict, object]:
         """One request as the App itself (JWT): returns (headers, data)."""
-        return self.integration().requester.requestJsonAndCheck(method, path, **kwargs)
+        return self._integration().requester.requestJsonAndCheck(method, path, **kwargs)
 
     def token(self, installation_id: int) -> str:
         now = time.time()
@@ -79,7 +81,7 @@ class TokenStore:
             except (InvalidToken, redis.RedisError):
                 pass
         try:
-            auth = self.integration().get_access_token(installation_id)
+            auth = self._integration().get_access_token(installation_id)
         except GithubException as exc:
             if exc.status in (401, 403, 404):
                 self.forget(installation_id)

@@ -36,7 +36,7 @@ from flask import Flask, Response, request
 from werkzeug.datastructures import EnvironHeaders
 
 from bot import signature
-from bot.coalesce import Coalescer, key_for, window_from_env
+from bot.coalesce import Coalescer, window_from_env
 from bot.deliveries import KEY_PREFIX, SEEN_FOR_SECONDS
 from bot.handlers import router
 from bot.logs import log_context
@@ -234,11 +234,7 @@ def create_app(
             return 202, {"message": "ignored: repository not allowed by this deployment"}, "ignored"
         if not jobs:
             return 202, {"message": "nothing to do"}, "ignored"
-        planned = []
-        for job in jobs:
-            found = key_for(job) if coalescer is not None else None
-            key, updated_at = found if found else (None, "")
-            planned.append(publisher.plan(job, delivery, key, updated_at))
+        planned = [publisher.plan(job, delivery) for job in jobs]
         try:
             result = publisher.publish(
                 delivery,

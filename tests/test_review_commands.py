@@ -67,7 +67,7 @@ def test_a_command_whose_comment_was_deleted_still_runs(redis_client, evaluation
     svc = services(redis_client, gw)
     outcome = pipeline.run_command(svc, 1, REPO, 5, 99, "maintainer", command)
     assert outcome == command["name"]
-    assert evaluations == [{"repo": REPO, "number": 5, "force": True}]
+    assert evaluations == [{"repo": REPO, "number": 5, "force": True, "gw": gw}]
 
 
 def test_a_server_error_on_the_reaction_is_still_retried(redis_client, evaluations):

@@ -19,11 +19,11 @@ from celery.exceptions import Retry
 from github import BadCredentialsException, GithubException, RateLimitExceededException
 
 from bot import pipeline
+from bot.backoff import backoff
 from bot.coalesce import Coalescer
 from bot.gateway import NotFound, now_iso
 from bot.logs import log_context
 from bot.tokens import InstallationGone
-from worker.backoff import backoff
 from worker.celery_app import celery_app
 
 log = logging.getLogger("codex_guard.worker")
@@ -39,10 +39,6 @@ def services() -> pipeline.Services:
 
         _services = pipeline.Services.from_settings(load_settings())
     return _services
-
-
-def _backoff(retries: int) -> float:
-    return backoff(retries)
 
 
 def _rate_limit_wait(exc: GithubException) -> float:
@@ -120,7 +116,7 @@ class GuardTask(Task):
 
     def _transient(self, svc: pipeline.Services, kwargs: dict[str, Any], why: str) -> None:
         if self.request.retries < MAX_RETRIES:
-            wait = _backoff(self.request.retries)
+            wait = backoff(self.request.retries)
             log.warning(
                 "transient failure (%s); retry %d in %.1f s", why, self.request.retries + 1, wait
             )
@@ -147,10 +143,7 @@ def _mark_unfinished(svc: pipeline.Services, kwargs: dict[str, Any], why: str) -
             },
             "actions": [pipeline.RERUN_ACTION],
         }
-        check_id = svc.store.check_id(repo, sha)
-        created = False
-        if check_id is None:
-            check_id, created = pipeline.create_check_once(gw, svc.store, repo, sha, **fields)
+        check_id, created = pipeline.create_check_once(gw, svc.store, repo, sha, **fields)
         if not created:
             gw.update_check(repo, check_id, **fields)
         # What the run showed before is gone: the next evaluation must write it again.

@@ -18,7 +18,7 @@ from functools import lru_cache
 from bot.config import GuardConfig
 from bot.findings import Finding, Level, PracticeResult, outcome_from_findings
 from bot.markdown_doc import Section, parse
-from bot.practices.task_thread import MAX_SCAN_CHARS, thread_issue_numbers
+from bot.practices.task_thread import MAX_SCAN_CHARS, body_cut_note, thread_issue_numbers
 from bot.sanitize import quote_untrusted
 from bot.snapshot import PRSnapshot
 
@@ -187,13 +187,6 @@ def _missing_fix(aliases: list[str]) -> str:
     )
 
 
-def _cut_note(body: str) -> str:
-    """A body longer than GitHub allows is read only as far as GitHub would keep it."""
-    if len(body or "") <= MAX_SCAN_CHARS:
-        return ""
-    return f" (Only the first {MAX_SCAN_CHARS:,} characters of the body were read.)"
-
-
 def evaluate(snapshot: PRSnapshot, config: GuardConfig) -> PracticeResult:
     """Pass when the body (or the linked issue) states at least one real criterion."""
     settings = config.practices.done_when
@@ -230,7 +223,7 @@ def evaluate(snapshot: PRSnapshot, config: GuardConfig) -> PracticeResult:
             finding = Finding(
                 rule="done-when/missing",
                 level=Level.ERROR,
-                message="The PR does not say when it is done." + _cut_note(snapshot.body),
+                message="The PR does not say when it is done." + body_cut_note(snapshot.body),
                 fix=_missing_fix(aliases),
             )
         return PracticeResult(

@@ -18,6 +18,7 @@ from typing import Literal, TypeAlias
 
 from bot import CHECK_NAME
 from bot.config import GuardConfig, PracticeLevel
+from bot.detection import detect
 from bot.findings import Finding, Level, Outcome, PracticeResult, outcome_from_findings
 from bot.markdown_doc import Document, Section, parse
 from bot.practices.task_thread import MAX_SCAN_CHARS
@@ -476,11 +477,7 @@ def _is_codex(snapshot: PRSnapshot, config: GuardConfig) -> bool:
     """Whether a missing Testing section matters: Codex always writes one."""
     if config.applies_to == "codex":
         return True  # the evaluation only runs practices on Codex PRs then
-    try:
-        from bot.detection import detect
-    except ImportError:  # pragma: no cover - detection is another module
-        return True
-    return bool(detect(snapshot, config).codex_authored)
+    return detect(snapshot, config).codex_authored
 
 
 def _note_findings(

@@ -80,6 +80,13 @@ def _prose(text: str) -> str:
     return reference_text(text[:MAX_SCAN_CHARS])
 
 
+def body_cut_note(body: str | None) -> str:
+    """Said in a finding when the body is longer than GitHub allows, so only its start was read."""
+    if len(body or "") <= MAX_SCAN_CHARS:
+        return ""
+    return f" (Only the first {MAX_SCAN_CHARS:,} characters of the body were read.)"
+
+
 def codex_task_ids(text: str) -> tuple[str, ...]:
     """Codex task IDs linked in ``text``, normalised to ``task_<letter>_<hex>``, in order.
 
@@ -326,12 +333,7 @@ def evaluate(snapshot: PRSnapshot, config: GuardConfig) -> PracticeResult:
             Finding(
                 rule="task-thread/missing",
                 level=Level.ERROR,
-                message="The PR links no task thread."
-                + (
-                    f" (Only the first {MAX_SCAN_CHARS:,} characters of the body were read.)"
-                    if len(snapshot.body or "") > MAX_SCAN_CHARS
-                    else ""
-                ),
+                message="The PR links no task thread." + body_cut_note(snapshot.body),
                 fix=_how_to_link(settings.trackers),
             )
         )
