@@ -103,6 +103,17 @@ class Gateway:
             page += 1
         return pulls
 
+    def installation_repos(self, max_pages: int = 10) -> list[str]:
+        """Full names of the repositories this installation can see (paged, bounded)."""
+        names: list[str] = []
+        for page in range(1, max_pages + 1):
+            data = self._get("/installation/repositories", {"per_page": 100, "page": page})
+            batch = data.get("repositories") or []
+            names.extend(r["full_name"] for r in batch if "full_name" in r)
+            if len(batch) < 100:
+                break
+        return names
+
     def pull_files(self, repo: str, number: int, limit: int = 3000) -> list[str]:
         paths: list[str] = []
         page = 1

@@ -276,17 +276,6 @@ def _installations(svc: Any) -> list[dict[str, Any]]:
     return found
 
 
-def _repos(gw: Any) -> list[str]:
-    names: list[str] = []
-    for page in range(1, 11):
-        data = gw._get("/installation/repositories", {"per_page": 100, "page": page})
-        batch = data.get("repositories") or []
-        names.extend(r["full_name"] for r in batch if "full_name" in r)
-        if len(batch) < 100:
-            break
-    return names
-
-
 def sweep_unchecked_prs(svc: Any, celery: Celery | None = None, now: float | None = None) -> int:
     """Queue an evaluation of every open PR whose head has no codex-guard check run."""
     now = time.time() if now is None else now
@@ -298,7 +287,7 @@ def sweep_unchecked_prs(svc: Any, celery: Celery | None = None, now: float | Non
         installation = int(inst["id"])
         try:
             gw = svc.gateway(installation)
-            repos = _repos(gw)
+            repos = gw.installation_repos()
         except InstallationGone:
             continue
         except _TRANSIENT as exc:
