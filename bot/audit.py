@@ -18,6 +18,7 @@ from typing import Any
 
 import redis
 
+from bot import scrub
 from bot.evaluation import Evaluation, Override
 from bot.findings import PRACTICE_IDS
 
@@ -121,9 +122,11 @@ def from_evaluation(
 def append(client: redis.Redis, record: AuditRecord, maxlen: int = MAX_RECORDS) -> str | None:
     """Add a record (trimming the stream to about ``maxlen``); its stream id, or None.
 
-    Never raises: the audit trail must not fail the evaluation it describes.
+    Never raises: the audit trail must not fail the evaluation it describes. Every
+    text is scrubbed with the job's `scrub.current` scrubber: the trail outlives the PR.
     """
-    payload = json.dumps(record.as_json(), ensure_ascii=False, separators=(",", ":"))
+    data = scrub.current().data(record.as_json())
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     try:
         entry = client.xadd(
             STREAM, {"v": _VERSION, "record": payload}, maxlen=maxlen, approximate=True

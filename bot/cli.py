@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot import scrub
 from bot.config import CONFIG_PATH, ConfigError, GuardConfig, json_schema, load_config
 from bot.findings import Finding, Outcome, PracticeResult
 
@@ -151,7 +152,7 @@ def run_check(args: argparse.Namespace) -> int:
         changed_files=None,
         config=config,
     )
-    evaluation = evaluate(snapshot, config)
+    evaluation = scrub.for_snapshot(snapshot).evaluation(evaluate(snapshot, config))
     if args.format == "json":
         emit_json(evaluation.as_json())
     else:
@@ -197,7 +198,7 @@ def run_agents_md(args: argparse.Namespace) -> int:
     from bot.local_snapshot import snapshot_from_checkout
 
     snapshot = snapshot_from_checkout(directory, "", config=config)
-    result = run_practice("agents-md", snapshot, config)
+    result = scrub.for_snapshot(snapshot).result(run_practice("agents-md", snapshot, config))
     level = config.practices.level_of("agents-md")
     if level is not PracticeLevel.OFF:
         result = apply_level(result, level)

@@ -1,7 +1,8 @@
 """Logging as JSON lines (or text for a terminal), carrying delivery context.
 
 Every line about a delivery carries its ID, installation, repository, PR and
-head SHA so one delivery can be followed from webhook to check run.
+head SHA so one delivery can be followed from webhook to check run. Lines
+written during an evaluation are scrubbed of the PR's secrets (`bot.scrub`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from bot import scrub
 
 _context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
     "codex_guard_log_context", default=None
@@ -57,7 +60,7 @@ class JsonFormatter(logging.Formatter):
             data.update(extra)
         if record.exc_info:
             data["error"] = self.formatException(record.exc_info).splitlines()[-1]
-        return json.dumps(data, default=str)
+        return json.dumps(scrub.current().data(data), default=str)
 
 
 class TextFormatter(logging.Formatter):
@@ -68,7 +71,7 @@ class TextFormatter(logging.Formatter):
             if getattr(record, k, None) is not None
         )
         line = f"{record.levelname.lower():7} {record.name}: {record.getMessage()}"
-        return f"{line} [{ctx}]" if ctx else line
+        return scrub.current()(f"{line} [{ctx}]" if ctx else line)
 
 
 def configure(level: str = "INFO", fmt: str = "json") -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import redis
 from github import GithubException
 
-from bot import audit
+from bot import audit, scrub
 from bot.config import DEFAULT_CONFIG, ConfigError, GuardConfig
 from bot.config_source import load_for
 from bot.detection import detect
@@ -115,28 +115,32 @@ def evaluate_pull(
                 for p, o in svc.store.overrides(repo, number).items()
             )
             evaluation = evaluate(snapshot, config, overrides)
-        ids = list(codex_task_ids(snapshot.body)) if detection.codex_authored else []
-        svc.store.record_tasks(repo, number, ids)
-        publish_check(gw, svc.store, snapshot, evaluation, own, force=force)
-        if latest == sha:  # a newer head may have arrived while this one was evaluated
-            latest = svc.store.latest_head(repo, number) or latest
-        if latest == sha and not evaluation.pending:
-            publish_comment(gw, svc.store, snapshot, evaluation, config, lookup=applies)
-        elif latest != sha:
-            log.info("head moved on to %s; comment left to the newer evaluation", latest[:12])
-        _observe(svc, evaluation, repo, number, sha, pr, installation_id, delivery, started)
-        log.info(
-            "evaluated: %s%s",
-            evaluation.conclusion,
-            " (waiting for CI)" if evaluation.pending else "",
-            extra={
-                "fields": {
-                    "codex": detection.codex_authored,
-                    "outcomes": {k: str(v.outcome) for k, v in evaluation.results.items()},
-                }
-            },
-        )
-        return evaluation
+        # Every secret in the snapshot is masked in all that leaves from here on.
+        scrubber = scrub.for_snapshot(snapshot)
+        evaluation = scrubber.evaluation(evaluation)
+        with scrub.using(scrubber):
+            ids = list(codex_task_ids(snapshot.body)) if detection.codex_authored else []
+            svc.store.record_tasks(repo, number, ids)
+            publish_check(gw, svc.store, snapshot, evaluation, own, force=force)
+            if latest == sha:  # a newer head may have arrived while this one was evaluated
+                latest = svc.store.latest_head(repo, number) or latest
+            if latest == sha and not evaluation.pending:
+                publish_comment(gw, svc.store, snapshot, evaluation, config, lookup=applies)
+            elif latest != sha:
+                log.info("head moved on to %s; comment left to the newer evaluation", latest[:12])
+            _observe(svc, evaluation, repo, number, sha, pr, installation_id, delivery, started)
+            log.info(
+                "evaluated: %s%s",
+                evaluation.conclusion,
+                " (waiting for CI)" if evaluation.pending else "",
+                extra={
+                    "fields": {
+                        "codex": detection.codex_authored,
+                        "outcomes": {k: str(v.outcome) for k, v in evaluation.results.items()},
+                    }
+                },
+            )
+            return evaluation
 
 
 def _observe(

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot import CHECK_NAME
+from bot import CHECK_NAME, scrub
 from bot.evaluation import Evaluation, safe_login
 from bot.findings import Finding, Level, Outcome, PracticeResult
 from bot.sanitize import code_untrusted, quote_untrusted
@@ -91,7 +91,8 @@ def _unescape(text: str) -> str:
 
 
 _PUNCTUATION = frozenset(string.punctuation)
-_PROSE_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_PROSE_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "[": "\\[", "]": "\\]"}
+"""HTML and entities made literal, and brackets escaped so no link or image can form."""
 
 
 def _closing_run(text: str, start: int, length: int) -> int | None:
@@ -101,14 +102,17 @@ def _closing_run(text: str, start: int, length: int) -> int | None:
 
 
 def safe(text: str, limit: int = 500) -> str:
-    """PR-derived Markdown made inert, on one line: no @-mentions, no HTML, same look.
+    """PR-derived Markdown made inert, on one line: no @-mentions, HTML, links or images.
 
     `quote_untrusted` cleans and shortens the whole text and breaks mentions;
     then code spans (practices quote commands with `code_untrusted`) are
     re-emitted as code spans, where GitHub renders neither HTML nor mentions
     and ``&&`` must stay ``&&``, and everything else is entity-escaped with
     stray backticks escaped so nothing can open a span GitHub would pair
-    differently. Idempotent, so already-quoted text is not escaped twice.
+    differently. Brackets are escaped too: a quote of ``\\[text](url)`` (whose
+    backslash the Markdown reader of a practice consumed) or ``![x](url)`` must not
+    become a live link or image in codex-guard's own voice. Idempotent, so
+    already-quoted text is not escaped twice.
     """
     cleaned = _unescape(quote_untrusted(_unescape(str(text)), limit=limit))
     out: list[str] = []
@@ -353,12 +357,17 @@ def annotations(evaluation: Evaluation) -> list[dict[str, object]]:
 
 
 def check_run_output(evaluation: Evaluation, snapshot: PRSnapshot) -> CheckOutput:
-    """Title, summary (signal, table, overrides), details with fixes, annotations."""
+    """Title, summary (signal, table, overrides), details with fixes, annotations.
+
+    Scrubbed with the job's `scrub.current` scrubber as the last step, so no
+    secret fragment survives however a quote was cut or escaped.
+    """
+    scrubber = scrub.current()
     return CheckOutput(
-        title=title(evaluation, snapshot),
-        summary=truncate(_summary(evaluation)),
-        text=truncate(_text(evaluation)),
-        annotations=annotations(evaluation),
+        title=scrubber(title(evaluation, snapshot)),
+        summary=scrubber(truncate(_summary(evaluation))),
+        text=scrubber(truncate(_text(evaluation))),
+        annotations=scrubber.data(annotations(evaluation)),
     )
 
 
@@ -366,7 +375,12 @@ def check_run_output(evaluation: Evaluation, snapshot: PRSnapshot) -> CheckOutpu
 
 
 def comment_body(evaluation: Evaluation, snapshot: PRSnapshot) -> str:
-    """The PR comment: what fails and how to fix it, or a short all-clear."""
+    """The PR comment, scrubbed with the job's `scrub.current` scrubber."""
+    return scrub.current()(_comment_body(evaluation, snapshot))
+
+
+def _comment_body(evaluation: Evaluation, snapshot: PRSnapshot) -> str:
+    """What fails and how to fix it, or a short all-clear."""
     sha = f" at `{snapshot.head_sha[:7]}`" if snapshot.head_sha else ""
     footer = f"\n\n<sub>{CHECK_NAME} checked{sha}; this comment updates itself.</sub>\n"
     lines = [COMMENT_MARKER]

@@ -56,6 +56,10 @@ class PRSnapshot:
     head_tree: frozenset[str] | None = None
     head_files: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     base_files: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    """With ``base_sha`` set: each chain file as at base, and the root ``AGENTS.md`` and
+    ``AGENTS.override.md`` whenever the base has them (what `tests` holds a PR to)."""
+    base_sha: str = ""
+    """The base commit the files were read at; empty when no base is known (the CLI)."""
     issue_bodies: Mapping[int, str] = field(default_factory=dict)
     other_open_prs: Mapping[int, str] | None = None
 

@@ -112,6 +112,24 @@ def build_snapshot(
     return _complete(gw, store, repo, pr, config, base)
 
 
+ROOT_AGENTS = (agents_md.OVERRIDE, agents_md.AGENTS)
+"""The root files whose commands the `tests` practice holds a PR to, read as at base."""
+
+
+def _root_agents_at_base(
+    head_tree: dict[str, str], changed: set[str], chain: list[str]
+) -> list[str]:
+    """Root AGENTS files to read from the base tree, so a PR cannot drop its own checks.
+
+    Those the PR touched, and ``AGENTS.md`` when the head has none (deleted, or
+    renamed away); an untouched file is the same at base and is read from the head.
+    """
+    wanted = [p for p in ROOT_AGENTS if p in changed and p not in chain]
+    if agents_md.AGENTS not in head_tree and agents_md.AGENTS not in wanted:
+        wanted.append(agents_md.AGENTS)
+    return wanted
+
+
 def _complete(
     gw: Gateway, store: Store, repo: str, pr: dict[str, Any], config: GuardConfig, base: PRSnapshot
 ) -> PRSnapshot:
@@ -130,9 +148,12 @@ def _complete(
         if path not in changed_set and path in head_files:
             base_files[path] = head_files[path]  # untouched by the PR: same at base
     touched_chain = [p for p in chain if p in changed_set]
-    if touched_chain and base_sha:
+    at_base = touched_chain + _root_agents_at_base(head_tree, changed_set, chain)
+    if at_base and base_sha:
         base_tree = _tree(gw, store, repo, base_sha)
-        base_files.update(_texts(gw, store, repo, base_tree, touched_chain))
+        base_files.update(_texts(gw, store, repo, base_tree, at_base))
+    same = [p for p in ROOT_AGENTS if p in head_tree and p not in changed_set and p not in chain]
+    base_files.update(_texts(gw, store, repo, head_tree, same))  # untouched: as at base
     issues: dict[int, str] = {}
     if config.practices.done_when.read_linked_issue:
         for issue in task_thread.linked_issue_numbers(base.body, repo)[:MAX_LINKED_ISSUES]:
@@ -148,6 +169,7 @@ def _complete(
     }
     return replace(
         base,
+        base_sha=base_sha,
         changed_files=changed,
         head_tree=frozenset(head_tree),
         head_files=head_files,

@@ -21,8 +21,10 @@ from bot.config import GuardConfig, PracticeLevel
 from bot.detection import detect
 from bot.findings import Finding, Level, Outcome, PracticeResult, outcome_from_findings
 from bot.markdown_doc import Document, Section, parse
+from bot.practices import agents_md
 from bot.practices.task_thread import MAX_SCAN_CHARS
 from bot.sanitize import code_untrusted, quote_untrusted
+from bot.scrub import Scrubber
 from bot.snapshot import CheckEvidence, PRSnapshot
 
 PRACTICE_ID = "tests"
@@ -532,11 +534,11 @@ def _note_findings(
                     "or run it yourself and say so in the PR.",
                 )
             )
-    expected = _root_agents_commands(snapshot)
+    expected, mask = _root_agents_commands(snapshot)
     has_notes = any(s.items or s.paragraphs or s.code_blocks for s in sections)
     if not has_notes:
         if _is_codex(snapshot, config):
-            asked = ", ".join(code_untrusted(c.command, limit=60) for c in expected[:5])
+            asked = ", ".join(code_untrusted(mask(c.command), limit=60) for c in expected[:5])
             findings.append(
                 Finding(
                     rule="tests/no-testing-notes",
@@ -556,7 +558,7 @@ def _note_findings(
         key = command_key(command.command)
         if not key or _mentioned(key, note_keys, prose):
             continue
-        shown = code_untrusted(command.command, limit=80)
+        shown = code_untrusted(mask(command.command), limit=80)
         findings.append(
             Finding(
                 rule="tests/agents-check-missing",
@@ -578,11 +580,23 @@ def _cut_note(snapshot: PRSnapshot) -> str:
     return f" (read the first {MAX_SCAN_CHARS:,} characters of the PR body)"
 
 
-def _root_agents_commands(snapshot: PRSnapshot) -> list[AgentsCommand]:
-    text = snapshot.head_files.get("AGENTS.override.md")
+def _root_agents_text(snapshot: PRSnapshot) -> str | None:
+    """The root AGENTS text the PR is held to: the base branch's, so a PR cannot delete
+    the checks it is asked for. Offline (no base known) the checkout's own is all there is."""
+    files = snapshot.base_files if snapshot.base_sha else snapshot.head_files
+    text = files.get(agents_md.OVERRIDE)
     if not text or not text.strip():
-        text = snapshot.head_files.get("AGENTS.md")
-    return agents_commands(text) if text else []
+        text = files.get(agents_md.AGENTS)
+    return text
+
+
+def _root_agents_commands(snapshot: PRSnapshot) -> tuple[list[AgentsCommand], Scrubber]:
+    """The commands, and the scrubber that masks the file's credentials wherever one is quoted
+    (``pytest --token=ghp_…``); matched against the notes unmasked."""
+    text = _root_agents_text(snapshot)
+    if not text:
+        return [], Scrubber()
+    return agents_commands(text), Scrubber(s.value for s in agents_md.find_secrets(text))
 
 
 _LEVELS = {PracticeLevel.ERROR: Level.ERROR, PracticeLevel.WARNING: Level.WARNING}
