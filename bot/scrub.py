@@ -20,6 +20,7 @@ import contextvars
 import dataclasses
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from itertools import pairwise
 from typing import Any, TypeVar
 
 from bot.findings import Finding, PracticeResult
@@ -130,11 +131,24 @@ class Scrubber:
 NO_SECRETS = Scrubber()
 
 
+def _joined_lines(text: str) -> str:
+    """Each line joined to the next, so a token broken over a line break is found whole.
+
+    Markdown joins a code span's lines, so a quote can carry both halves; masking
+    the whole token masks each half. Twice the text, whatever the line count.
+    """
+    lines = text.splitlines()
+    return "\n".join(a.rstrip() + b.lstrip() for a, b in pairwise(lines))
+
+
 def _secret_values(text: str) -> list[str]:
     """Values of the credentials in one text, by the same finder `agents-md` reports with."""
     from bot.practices import agents_md  # imported late: `bot.logs` needs this module light
 
-    return [s.value for s in agents_md.find_secrets(text)]
+    found = [s.value for s in agents_md.find_secrets(text)]
+    if "\n" in text.strip():
+        found.extend(s.value for s in agents_md.find_secrets(_joined_lines(text)))
+    return found
 
 
 def snapshot_texts(snapshot: PRSnapshot) -> Iterator[str]:
