@@ -82,7 +82,14 @@ _PLACEHOLDERS = (
     "example", "sample", "placeholder", "changeme", "change_me", "change-me", "dummy",
     "redacted", "xxxx", "****", "....", "your_", "your-", "<", ">", "{", "}", "$", "%",
     "environ", "getenv", "process.env", "secrets.", "vault", "todo", "fixme", "fake",
+    # Self-describing test data (`"bench-secret"`, `"test-password"`) is not a credential.
+    "secret", "password", "passwd", "token", "test",
 )  # fmt: skip
+_SOFT_PLUGINS = frozenset({"KeywordDetector", "BasicAuthDetector"})
+"""Plugins that find a value by the name or URL slot it sits in, not by its shape."""
+SOFT_MIN_CHARS = 8
+SOFT_MIN_ENTROPY = 2.5
+_PEM_BODY = re.compile(r"[A-Za-z0-9+/=]{40}")
 
 
 @dataclass(frozen=True)
@@ -123,12 +130,22 @@ def _windows(text: str) -> Iterator[str]:
 
 def _looks_placeholder(value: str) -> bool:
     folded = value.casefold()
-    return any(word in folded for word in _PLACEHOLDERS) or len(set(folded)) <= 3
+    if len(value) < SOFT_MIN_CHARS or any(ch.isspace() for ch in value) or value.isupper():
+        return True
+    if any(word in folded for word in _PLACEHOLDERS):
+        return True
+    return _entropy(value) < SOFT_MIN_ENTROPY
+
+
+SHAPE_MIN_ENTROPY = 3.0
+"""Issued tokens are random (about 5 bits a character); ``ghp_FAKEFAKE...`` is not."""
 
 
 def _documented(value: str) -> bool:
-    """Vendors' documented sample keys (``AKIAIOSFODNN7EXAMPLE``) are not leaks."""
-    return "example" in value.casefold()
+    """Vendors' sample keys (``AKIAIOSFODNN7EXAMPLE``) and patterned fakes are not leaks."""
+    if value.startswith("-----BEGIN") or "PRIVATE KEY" in value:
+        return False  # a marker, judged by what follows it (`_key_confirmed`)
+    return "example" in value.casefold() or _entropy(value) < SHAPE_MIN_ENTROPY
 
 
 def _value_filtered(value: str, line: str, plugin: BasePlugin | None) -> bool:
@@ -181,7 +198,7 @@ def _hits(window: str, path: str) -> Iterator[tuple[str, str, bool]]:
     for kind, shape in _OWN_SHAPES:
         for match in shape.finditer(window):
             value = match.group()
-            if kind != "OpenAI Token" or _own_openai_ok(value):
+            if (kind != "OpenAI Token" or _own_openai_ok(value)) and not _documented(value):
                 yield kind, value, False
     groups = REGEX_BY_FILETYPE.get(determine_file_type(path), _QUOTED)
     keyword_ok = (
@@ -189,12 +206,15 @@ def _hits(window: str, path: str) -> Iterator[tuple[str, str, bool]]:
         and sum(1 for _ in _KEYWORD_WORDS.finditer(window)) <= KEYWORD_MAX_HITS
     )
     for plugin in _plugins():
-        soft = isinstance(plugin, KeywordDetector)
-        if soft and not keyword_ok:
+        soft = type(plugin).__name__ in _SOFT_PLUGINS
+        keyword = isinstance(plugin, KeywordDetector)
+        if keyword and not keyword_ok:
             continue
-        kwargs: dict[str, Any] = {"denylist_regex_to_group": groups} if soft else {}
+        kwargs: dict[str, Any] = {"denylist_regex_to_group": groups} if keyword else {}
         for value in plugin.analyze_string(window, **kwargs):
-            if value and not _value_filtered(value, window, plugin) and not _documented(value):
+            if not value or _value_filtered(value, window, plugin):
+                continue
+            if soft or not _documented(value):
                 yield str(plugin.secret_type), value, soft
     for match in _ASSIGNMENT.finditer(window):
         name, value = match.group(1), match.group(2)
@@ -221,18 +241,44 @@ def scan_line(path: str, line: int, text: str) -> list[Credential]:
     return found
 
 
+def _key_confirmed(cred: Credential, text: str, following: str | None) -> bool:
+    """A ``BEGIN ... PRIVATE KEY`` marker counts when key material follows it.
+
+    Docs and tests write the marker alone (``-----BEGIN RSA PRIVATE KEY-----\\n...``);
+    a real key has base64 after it, on the same line or the next. When the next
+    line is not part of the diff nothing can be told, and the marker counts.
+    """
+    if cred.kind != "Private Key" or "PRIVATE KEY" not in cred.value:
+        return True
+    rest = text[text.find(cred.value) + len(cred.value) :]
+    if _PEM_BODY.search(rest):
+        return True
+    if following is None:
+        return True
+    return bool(_PEM_BODY.search(following)) or following.lstrip().startswith("Proc-Type:")
+
+
+def _scan_lines(path: str, lines: list[tuple[int, str]]) -> list[Credential]:
+    found: list[Credential] = []
+    for index, (number, text) in enumerate(lines):
+        after = lines[index + 1] if index + 1 < len(lines) else None
+        following = after[1] if after is not None and after[0] == number + 1 else None
+        for cred in scan_line(path, number, text):
+            if _key_confirmed(cred, text, following):
+                found.append(cred)
+    return found
+
+
 def scan_files(files: Iterable[ChangedFile]) -> list[Credential]:
     """Every credential in the PR's added lines, in file and line order."""
     found: list[Credential] = []
     for changed in files:
-        for added in changed.added or ():
-            found.extend(scan_line(changed.filename, added.line, added.text))
+        lines = [(a.line, a.text) for a in changed.added or ()]
+        found.extend(_scan_lines(changed.filename, lines))
     return found
 
 
 def scan_text(path: str, text: str) -> list[Credential]:
     """A whole text as if every line were added (for measuring false positives)."""
-    found: list[Credential] = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        found.extend(scan_line(path, number, line.removesuffix("\r")))
-    return found
+    lines = [(n, line.removesuffix("\r")) for n, line in enumerate(text.split("\n"), start=1)]
+    return _scan_lines(path, lines)
