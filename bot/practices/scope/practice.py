@@ -115,7 +115,7 @@ def _blocked_findings(
             Finding(
                 rule=rule,
                 level=Level.ERROR,
-                message=f"This Codex PR {what}: {_names(paths)}; a person must approve it.{why}",
+                message=f"This PR {what}: {_names(paths)}; a person must approve it.{why}",
                 path=first,
                 fix=UNBLOCK,
             )
