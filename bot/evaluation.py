@@ -161,7 +161,45 @@ def run_practice(
         return _internal_error(practice_id)
     if result.practice != practice_id:
         result = dataclasses.replace(result, practice=practice_id)
-    return result
+    return cap_findings(result)
+
+
+# A hostile file can yield a finding per line; people read a few, GitHub takes 50
+# annotations a request. Beyond these, one finding counts the rest.
+MAX_FINDINGS_PER_RULE_AND_FILE = 5
+MAX_FINDINGS_PER_PRACTICE = 30
+
+
+def cap_findings(result: PracticeResult) -> PracticeResult:
+    """A few findings per rule and file, then one "and N more", so output stays bounded."""
+    if len(result.findings) <= MAX_FINDINGS_PER_RULE_AND_FILE:
+        return result
+    kept: list[Finding] = []
+    dropped: dict[tuple[str, str | None], list[Finding]] = {}
+    seen: dict[tuple[str, str | None], int] = {}
+    for finding in result.findings:
+        key = (finding.rule, finding.path)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] <= MAX_FINDINGS_PER_RULE_AND_FILE and len(kept) < MAX_FINDINGS_PER_PRACTICE:
+            kept.append(finding)
+        else:
+            dropped.setdefault(key, []).append(finding)
+    if not dropped:
+        return result
+    for (rule, path), rest in dropped.items():
+        where = f" in `{path}`" if path else ""
+        plural = "" if len(rest) == 1 else "s"
+        kept.append(
+            Finding(
+                rule=rule,
+                level=min((f.level for f in rest), key=_LEVEL_ORDER.index),
+                message=f"…and {len(rest)} more `{rule}` finding{plural}{where} not listed.",
+            )
+        )
+    return dataclasses.replace(result, findings=tuple(kept))
+
+
+_LEVEL_ORDER = (Level.ERROR, Level.WARNING, Level.NOTICE)
 
 
 def apply_level(result: PracticeResult, level: PracticeLevel) -> PracticeResult:

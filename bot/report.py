@@ -8,6 +8,7 @@ HTML, and every output is held to GitHub's size limits.
 
 from __future__ import annotations
 
+import itertools
 import re
 import string
 from collections.abc import Sequence
@@ -347,13 +348,19 @@ def annotation(result: PracticeResult, finding: Finding) -> dict[str, object]:
     }
 
 
+# One check-run request carries 50 annotations; more would cost a PATCH per 50.
+MAX_ANNOTATIONS = 50
+
+
 def annotations(evaluation: Evaluation) -> list[dict[str, object]]:
-    return [
+    """The findings that have a file, at most MAX_ANNOTATIONS (the summary lists the rest)."""
+    found = (
         annotation(result, finding)
         for result in evaluation.results.values()
         for finding in result.findings
         if finding.path
-    ]
+    )
+    return list(itertools.islice(found, MAX_ANNOTATIONS))
 
 
 def check_run_output(evaluation: Evaluation, snapshot: PRSnapshot) -> CheckOutput:

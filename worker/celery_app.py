@@ -22,6 +22,11 @@ def _float_env(name: str, default: float) -> float:
         return default
 
 
+TASK_SOFT_TIME_LIMIT = 120
+TASK_TIME_LIMIT = 150
+MAX_MEMORY_PER_CHILD_KIB = 512 * 1024
+
+
 def make_celery(redis_url: str | None = None) -> Celery:
     url = redis_url or os.environ.get("REDIS_URL", "").strip() or DEFAULT_REDIS_URL
     app = Celery("codex_guard", broker=url)
@@ -35,6 +40,13 @@ def make_celery(redis_url: str | None = None) -> Celery:
         task_reject_on_worker_lost=True,
         task_default_queue=QUEUE,
         worker_prefetch_multiplier=1,
+        # No job may hold a worker slot for ever (a hostile PR must not stall the
+        # installation's required checks): the soft limit ends it with an exception
+        # the task reports, the hard limit kills the child process.
+        task_soft_time_limit=TASK_SOFT_TIME_LIMIT,
+        task_time_limit=TASK_TIME_LIMIT,
+        # A child that grew past this much memory is replaced after its job.
+        worker_max_memory_per_child=MAX_MEMORY_PER_CHILD_KIB,
         worker_concurrency=int(_float_env("WORKER_CONCURRENCY", 2)),
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,

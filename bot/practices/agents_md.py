@@ -12,6 +12,7 @@ adopt it on an imperfect repo. Pure; the gateway calls `chain_paths` and
 
 from __future__ import annotations
 
+import bisect
 import json
 import posixpath
 import re
@@ -371,11 +372,18 @@ def mask(value: str) -> str:
     return value[:4] + "…"
 
 
-def find_secrets(text: str) -> list[_Secret]:
-    """Credentials in one file, by line; values are kept only to mask and scrub."""
+def find_secrets(text: str, limit: int = MAX_PARSE_CHARS) -> list[_Secret]:
+    """Credentials in one file, by line; values are kept only to mask and scrub.
+
+    One pass, linear in the text: an assignment is skipped when its value overlaps
+    a shape already found on the line (looked up by position, not by comparing
+    with every earlier secret). Only the first ``limit`` characters are read, as
+    for paths and commands; `secrets_cut` says when that left some unread.
+    """
     found: list[_Secret] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        on_line: list[_Secret] = []  # this line's only: no rescan of the whole file per line
+    for number, line in enumerate(text[:limit].splitlines(), start=1):
+        on_line: list[_Secret] = []
+        spans: list[tuple[int, int]] = []  # shape hits, in order of position
         for token in _TOKEN.finditer(line):
             word = token.group()
             for kind, shape in _SECRET_SHAPES:
@@ -384,20 +392,33 @@ def find_secrets(text: str) -> list[_Secret]:
                     hit = shape.match(word, start)
                     if hit:
                         on_line.append(_Secret(kind, number, hit.group()))
+                        spans.append((token.start() + hit.start(), token.start() + hit.end()))
                         break
         if "-----BEGIN" in line:
             key = _PRIVATE_KEY.search(line)
             if key:
                 on_line.append(_Secret("a private key", number, key.group()))
+                spans.append(key.span())
+                spans.sort()
+        starts = [a for a, _ in spans]
         for assignment in _ASSIGNMENT.finditer(line):
             quote, value = assignment.group(2), assignment.group(3)
-            if any(value in s.value or s.value in value for s in on_line):
+            begin, end = assignment.span(3)
+            # The only spans that can overlap [begin, end) start before `end`; spans on
+            # one line never overlap each other, so the nearest such span decides.
+            i = bisect.bisect_left(starts, end) - 1
+            if i >= 0 and spans[i][1] > begin:
                 continue
             long_enough = len(value) >= 8 and (quote or any(c.isdigit() for c in value))
             if long_enough and not _placeholder(value):
                 on_line.append(_Secret("a hard-coded credential", number, value))
         found.extend(on_line)
     return found
+
+
+def secrets_cut(text: str, limit: int = MAX_PARSE_CHARS) -> bool:
+    """True when `find_secrets` left part of ``text`` unread."""
+    return len(text) > limit
 
 
 _SHAPE_PREFIXES = ("AKIA", "ASIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_",
@@ -1093,7 +1114,10 @@ def _cut_note(chain_map: Mapping[str, list[str]], files: Mapping[str, str]) -> s
                   and len(files[p]) > MAX_PARSE_CHARS})  # fmt: skip
     if not cut:
         return ""
-    return f"; only the first {_kib(MAX_PARSE_CHARS)} of {_names(cut)} read for paths and commands"
+    return (
+        f"; only the first {_kib(MAX_PARSE_CHARS)} of {_names(cut)} read for paths, commands"
+        " and secrets; the rest was not read"
+    )
 
 
 def _reason(
