@@ -11,8 +11,16 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+import re2
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 CONFIG_PATH = ".github/codex-guard.yml"
 
@@ -35,6 +43,14 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
+def compile_linear(pattern: str) -> re2._Regexp:
+    """A team's regex in RE2: its time is linear in the input whatever the pattern,
+    so a pattern from config cannot be made to backtrack on an attacker's branch name."""
+    options = re2.Options()
+    options.log_errors = False
+    return re2.compile(pattern, options)
+
+
 class DetectionConfig(_Model):
     """Which signals mark a PR as written by Codex."""
 
@@ -42,8 +58,23 @@ class DetectionConfig(_Model):
     labels: list[str] = Field(["codex"], description="Labels that mark a Codex PR.")
     branch_pattern: str | None = Field(
         "(^|-)codex/",
-        description="Regular expression matched against the head branch; null turns it off.",
+        description="Regular expression (RE2 syntax: no backreferences or lookaround, "
+        "linear time) matched against the head branch; null turns it off.",
     )
+
+    @field_validator("branch_pattern")
+    @classmethod
+    def _linear_pattern(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                compile_linear(value)
+            except re2.error as exc:
+                why = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+                raise ValueError(
+                    f"not a pattern codex-guard can run in linear time (RE2 syntax): {why}"
+                ) from None
+        return value
+
     commit_trailer: bool = Field(
         True,
         description="Look for `Co-authored-by: Codex <noreply@openai.com>` in the PR's "

@@ -9,11 +9,13 @@ first so the comment can say why the guard applied.
 
 from __future__ import annotations
 
-import re
+import functools
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.config import GuardConfig
+import re2
+
+from bot.config import GuardConfig, compile_linear
 from bot.practices.task_thread import codex_task_ids
 from bot.sanitize import code_untrusted
 from bot.snapshot import PRSnapshot
@@ -38,10 +40,12 @@ class Detection:
 
 
 @lru_cache(maxsize=32)
-def _branch_regex(pattern: str) -> re.Pattern[str] | None:
+@functools.lru_cache(maxsize=64)
+def _branch_regex(pattern: str) -> re2._Regexp | None:
+    """The team's pattern in RE2, linear in the branch name whatever the pattern."""
     try:
-        return re.compile(pattern)
-    except re.error:
+        return compile_linear(pattern)
+    except re2.error:
         return None
 
 

@@ -41,8 +41,14 @@ def walk_tree(repo_dir: Path, limit: int = MAX_FILES) -> frozenset[str]:
 
 
 def _read(repo_dir: Path, path: str) -> str | None:
+    """The file's text, or None when unreadable or when its real path (after
+    symlinks) leaves the checkout: an untrusted checkout must not make the CLI
+    quote files elsewhere on disk."""
     try:
-        with open(repo_dir / path, "rb") as handle:
+        real = (repo_dir / path).resolve(strict=True)
+        if not real.is_relative_to(repo_dir.resolve()):
+            return None
+        with open(real, "rb") as handle:
             data = handle.read(MAX_FILE_BYTES)
     except OSError:
         return None

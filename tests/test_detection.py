@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-from bot.config import GuardConfig
+from bot.config import DetectionConfig, GuardConfig
 from bot.detection import Detection, detect, has_codex_trailer, needs_commit_messages
 from bot.snapshot import PRSnapshot
 from tests.snapshots import BODIES, OCTO_APP, pr_snapshot
@@ -115,8 +116,15 @@ def test_branch_pattern_null_turns_it_off() -> None:
     assert not detect(snap(head_ref="codex/x"), cfg).codex_authored
 
 
-def test_invalid_branch_pattern_does_not_raise() -> None:
-    cfg = config(detection={"branch_pattern": "(codex"})
+def test_invalid_branch_pattern_is_refused_when_the_config_loads() -> None:
+    with pytest.raises(ValidationError, match="linear time"):
+        config(detection={"branch_pattern": "(codex"})
+
+
+def test_an_unloadable_branch_pattern_never_raises_in_detection() -> None:
+    cfg = GuardConfig.model_construct(
+        detection=DetectionConfig.model_construct(branch_pattern="(codex")
+    )
     assert not detect(snap(head_ref="codex/x"), cfg).codex_authored
 
 
