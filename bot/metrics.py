@@ -14,6 +14,7 @@ add a connect timeout to every webhook answer.
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import logging
 import math
@@ -26,7 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import redis
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -477,13 +478,29 @@ def registry_for(client: redis.Redis, queue: str = QUEUE) -> CollectorRegistry:
     return registry
 
 
-def metrics_blueprint(client: redis.Redis, queue: str = QUEUE) -> Blueprint:
-    """``GET /metrics`` in Prometheus text format, the same answer from any web process."""
+def metrics_blueprint(
+    client: redis.Redis, queue: str = QUEUE, token: str | None = None
+) -> Blueprint:
+    """``GET /metrics`` in Prometheus text format, the same answer from any web process.
+
+    With ``token`` the scraper must send ``Authorization: Bearer <token>`` (compared in
+    constant time): the webhook port is public, and the figures name installations.
+    """
     blueprint = Blueprint("codex_guard_metrics", __name__)
     registry = registry_for(client, queue)
+    expected = f"Bearer {token}".encode() if token else None
 
     @blueprint.get("/metrics")
     def metrics() -> Response:
+        if expected is not None:
+            given = request.headers.get("Authorization", "").encode()
+            if not hmac.compare_digest(given, expected):
+                return Response(
+                    "send Authorization: Bearer <METRICS_TOKEN>\n",
+                    status=401,
+                    content_type="text/plain",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
         return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
     return blueprint

@@ -44,6 +44,7 @@ class Settings:
     seconds_between_requests: float = 0.0
     seconds_between_writes: float = 0.25
     github_timeout: int = 15
+    metrics_token: str | None = field(default=None, repr=False)
 
     def webhook_secrets(self) -> tuple[str, ...]:
         """The secrets a delivery may be signed with (two during a rotation)."""
@@ -156,4 +157,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         seconds_between_requests=_number(env, "GITHUB_SECONDS_BETWEEN_REQUESTS", 0.0, float),
         seconds_between_writes=_number(env, "GITHUB_SECONDS_BETWEEN_WRITES", 0.25, float),
         github_timeout=int(_number(env, "GITHUB_TIMEOUT_SECONDS", 15, int)) or 15,
+        metrics_token=_metrics_token(env),
     )
+
+
+def _metrics_token(env: Mapping[str, str]) -> str | None:
+    token = env.get("METRICS_TOKEN", "").strip()
+    if token and len(token) < 16:
+        raise SettingsError("METRICS_TOKEN", "must be at least 16 characters (or unset: off)")
+    return token or None

@@ -172,7 +172,9 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.extensions["codex_guard.publisher"] = publisher
 
-    app.register_blueprint(metrics_blueprint(client))
+    # Off on the public webhook port unless the operator sets a token for the scraper.
+    if settings.metrics_token:
+        app.register_blueprint(metrics_blueprint(client, token=settings.metrics_token))
 
     @app.post(settings.webhook_path)
     def webhook() -> Response:

@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 APP_ID = 424242
 WEBHOOK_SECRET = "It's a Secret to Everybody"
+METRICS_TOKEN = "scraper-token-for-tests"
+METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 
 def free_port() -> int:

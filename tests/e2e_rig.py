@@ -21,7 +21,7 @@ import requests
 from bot import signature
 from bot.procfile import Process, read_procfile
 from bot.sandbox import GitHubDouble
-from tests.conftest import APP_ID, WEBHOOK_SECRET, RedisServer, example, free_port
+from tests.conftest import APP_ID, METRICS_TOKEN, WEBHOOK_SECRET, RedisServer, example, free_port
 
 T = TypeVar("T")
 
@@ -71,6 +71,7 @@ class Stack:
             "APP_ID": str(APP_ID),
             "PRIVATE_KEY": private_key,
             "WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "METRICS_TOKEN": METRICS_TOKEN,
             "REDIS_URL": redis.url,
             "GITHUB_API_URL": double.base_url,
             "PORT": str(self.port),

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from bot import signature
 from bot.settings import Settings, load_settings
 from bot.web import create_app
-from tests.conftest import APP_ID, WEBHOOK_SECRET, RedisServer
+from tests.conftest import APP_ID, METRICS_TOKEN, WEBHOOK_SECRET, RedisServer
 from worker.celery_app import make_celery
 
 QUEUE = "codex-guard"
@@ -28,6 +28,7 @@ def app_settings(app_key: tuple[str, ...], redis_server: RedisServer, **env: str
             "PRIVATE_KEY": app_key[0],
             "WEBHOOK_SECRET": WEBHOOK_SECRET,
             "REDIS_URL": redis_server.url,
+            "METRICS_TOKEN": METRICS_TOKEN,
             **env,
         }
     )

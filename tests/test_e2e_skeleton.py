@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import METRICS_AUTH
 from tests.e2e_rig import *  # noqa: F403 - fixtures
 from tests.e2e_rig import Stack, wait_for
 
@@ -62,6 +63,6 @@ def test_evaluation_is_audited_and_measured(stack: Stack, prs):
     assert record["head_sha"] == sha and record["pr"] == payload["pull_request"]["number"]
     assert record["person"] == payload["pull_request"]["user"]["login"]
     assert set(record["outcomes"]) == {"task-thread", "done-when", "tests", "agents-md"}
-    metrics = requests.get(f"{stack.url}/metrics", timeout=5).text
+    metrics = requests.get(f"{stack.url}/metrics", headers=METRICS_AUTH, timeout=5).text
     assert 'codex_guard_evaluations_total{conclusion="success"}' in metrics
     assert "codex_guard_github_api_calls_total{" in metrics

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.web import create_app
-from tests.conftest import example
+from tests.conftest import METRICS_AUTH, example
 from tests.receiver_rig import app_settings, encode, headers, queued, receiver_client
 from worker.celery_app import make_celery
 
@@ -162,7 +162,7 @@ def test_metrics_count_deliveries_by_event_and_outcome(client, redis_client, web
     post(client, "pull_request", payload, delivery="m-1")
     post(client, "pull_request", payload, delivery="m-1")
     post(client, "pull_request", b"{broken")
-    text = client.get("/metrics").get_data(as_text=True)
+    text = client.get("/metrics", headers=METRICS_AUTH).get_data(as_text=True)
     assert 'codex_guard_deliveries_total{event="pull_request",outcome="queued"} 1.0' in text
     assert 'codex_guard_deliveries_total{event="pull_request",outcome="duplicate"} 1.0' in text
     assert 'codex_guard_deliveries_total{event="pull_request",outcome="rejected"} 1.0' in text
@@ -221,7 +221,7 @@ def test_a_coalesced_delivery_is_recorded_as_seen(settings, redis_client, webhoo
     again = post(app, "pull_request", _edited(payload, "b", 2), delivery="c-2")
     assert again.status_code == 200 and again.get_json()["message"].startswith("duplicate")
     assert len(queued(redis_client)) == 1
-    text = app.get("/metrics").get_data(as_text=True)
+    text = app.get("/metrics", headers=METRICS_AUTH).get_data(as_text=True)
     assert 'codex_guard_deliveries_total{event="pull_request",outcome="queued"} 2.0' in text
     assert 'codex_guard_deliveries_total{event="pull_request",outcome="duplicate"} 1.0' in text
 
@@ -286,7 +286,7 @@ def test_a_queue_failure_releases_the_claim_and_the_offer(settings, redis_client
     again = post(client, "pull_request", payload, delivery="lost-1")
     assert again.status_code == 202 and "coalesced" not in again.get_json()
     assert len(queued(redis_client)) == 2  # one more job than needed, none lost
-    text = client.get("/metrics").get_data(as_text=True)
+    text = client.get("/metrics", headers=METRICS_AUTH).get_data(as_text=True)
     assert 'codex_guard_deliveries_total{event="pull_request",outcome="unavailable"} 1.0' in text
 
 

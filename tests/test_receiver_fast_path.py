@@ -23,7 +23,7 @@ from bot import signature
 from bot.metrics import DELIVERIES_KEY, delivery_field
 from bot.settings import load_settings
 from bot.web import MAX_BODY_BYTES, WebhookFastPath, create_app
-from tests.conftest import APP_ID, WEBHOOK_SECRET, example
+from tests.conftest import APP_ID, METRICS_AUTH, METRICS_TOKEN, WEBHOOK_SECRET, example
 
 PATH = "/api/github/webhooks"
 REJECTED = delivery_field("pull_request", "rejected").encode()
@@ -37,6 +37,7 @@ def app(app_key, redis_server, redis_client):
             "PRIVATE_KEY": app_key[0],
             "WEBHOOK_SECRET": WEBHOOK_SECRET,
             "REDIS_URL": redis_server.url,
+            "METRICS_TOKEN": METRICS_TOKEN,
         }
     )
     # No coalescing window: the same PR is posted once per path and each must queue its job.
@@ -253,6 +254,6 @@ def test_every_other_request_goes_to_flask(app, redis_client):
     client = app.test_client()
     assert client.get("/healthz").status_code == 200
     assert client.get(PATH).status_code == 405
-    assert client.get("/metrics").status_code == 200
+    assert client.get("/metrics", headers=METRICS_AUTH).status_code == 200
     assert client.post(PATH + "/", data=b"{}").status_code in (308, 404, 405)
     assert client.post("/elsewhere", data=b"{}").status_code == 404
