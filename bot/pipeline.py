@@ -433,14 +433,18 @@ def run_command(
     gw = svc.gateway(installation_id)
     with log_context(installation=installation_id, repo=repo, pr=number):
         if cmd.name == "invalid":
-            gw.create_comment(repo, number, f"codex-guard: {cmd.error}")
+            _reply_or_react(svc, gw, repo, number, comment_id, author, f"codex-guard: {cmd.error}")
             return "invalid"
         needed = "write" if cmd.name == "recheck" else "maintain"
         role = gw.permission(repo, author)
         if not at_least(role, needed):
-            gw.create_comment(
+            _reply_or_react(
+                svc,
+                gw,
                 repo,
                 number,
+                comment_id,
+                author,
                 f"codex-guard: `/codex-guard {cmd.name}` needs {needed} access to this "
                 f"repository; the commenter has {role}.",
             )
@@ -457,6 +461,21 @@ def run_command(
             log.info("could not react to the command comment (GitHub answered %s)", exc.status)
         evaluate_pull(svc, installation_id, repo, number, None, force=True, gw=gw)
         return cmd.name
+
+
+def _reply_or_react(
+    svc: Services, gw: Gateway, repo: str, number: int, comment_id: int, author: str, text: str
+) -> None:
+    """A comment the first time in the window, a 👎 reaction on the command after that."""
+    if svc.store.first_reply(repo, number, author):
+        gw.create_comment(repo, number, text)
+        return
+    try:
+        gw.react(repo, comment_id, "-1")
+    except GithubException as exc:
+        if exc.status is None or exc.status >= 500:
+            raise
+        log.info("could not react to the command comment (GitHub answered %s)", exc.status)
 
 
 def merge_group(svc: Services, installation_id: int, repo: str, sha: str) -> int | None:

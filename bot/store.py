@@ -34,9 +34,19 @@ def _open_member(repo: str, sha: str, check_id: int) -> str:
     return json.dumps({"repo": repo, "sha": sha, "id": int(check_id)}, sort_keys=True)
 
 
+# A refused or malformed command is answered in words once per person and PR in this
+# window; repeats get a reaction, so 25 comments cannot make 25 bot replies.
+REPLY_WINDOW_SECONDS = 3600
+
+
 class Store:
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
+
+    def first_reply(self, repo: str, number: int, login: str) -> bool:
+        """True once per person and PR per window: whether to answer with a comment."""
+        key = f"{_P}replied:{repo}#{number}:{login.casefold()}"
+        return bool(self.redis.set(key, 1, nx=True, ex=REPLY_WINDOW_SECONDS))
 
     # The newest head SHA seen for a PR: older evaluations must not touch the comment.
     def note_head(self, repo: str, number: int, sha: str, updated_at: str) -> str:

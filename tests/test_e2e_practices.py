@@ -415,6 +415,34 @@ def test_recheck_by_a_reader_is_refused(stack: Stack, seed: Seeder, webhook_exam
     assert stack.double.world.comments_by_id[comment_id].reactions == []
 
 
+def test_a_reader_repeating_a_command_gets_one_reply_then_reactions(
+    stack: Stack, seed: Seeder, webhook_examples
+):
+    """Issue 11, item 8: 5 refused commands make 1 bot comment, not 5."""
+    payload = seed.open(ci=[("build", "completed", "failure")])
+    repo, number, _sha = ids(payload)
+    deliver_and_wait(stack, payload)
+    stack.double.set_permission(repo, "rita-reader", "read")
+    before = len(bot_comments(stack.double, repo, number))
+    comment_ids = [
+        _command(stack, webhook_examples, payload, "rita-reader", "/codex-guard recheck")
+        for _ in range(5)
+    ]
+    wait_for(
+        lambda: all(stack.double.world.comments_by_id[c].reactions for c in comment_ids[1:]),
+        30,
+        "a reaction on every repeated command",
+    )
+    replies = [c for c in bot_comments(stack.double, repo, number)[before:]
+               if "needs write access" in c.body]  # fmt: skip
+    assert len(replies) == 1
+    assert stack.double.world.comments_by_id[comment_ids[0]].reactions == []
+    assert all(
+        [r.content for r in stack.double.world.comments_by_id[c].reactions] == ["-1"]
+        for c in comment_ids[1:]
+    )
+
+
 @pytest.mark.parametrize("role", ["maintain", "admin"])
 def test_skip_by_a_maintainer_passes_and_shows_who_and_why(
     stack: Stack, seed: Seeder, webhook_examples, role: str
