@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot import signature
 from bot.procfile import ROOT, Process, read_procfile
-from bot.setup_flow import create_setup_app, read_env_file
+from bot.setup_flow import PathOnlyLog, create_setup_app, read_env_file
 
 SAMPLES = Path(__file__).resolve().parent / "sandbox" / "samples"
 REQUIRED = ("APP_ID", "WEBHOOK_SECRET")
@@ -244,8 +244,8 @@ def main(argv: list[str] | None = None) -> int:
             say("every GitHub API call above was checked against GitHub's OpenAPI description")
             if args.once:
                 return 0
-            setup_port = _serve_setup(user_env)
-            say(f"to register a real GitHub App, open http://localhost:{setup_port}/setup "
+            setup_link = _serve_setup(user_env)
+            say(f"to register a real GitHub App, open {setup_link} "
                 "(it writes .env; then run `make run` again)")  # fmt: skip
             say(f"still serving; send signed deliveries to http://127.0.0.1:{port}{webhook_path} "
                 "(Ctrl-C to stop)")  # fmt: skip
@@ -258,16 +258,17 @@ def main(argv: list[str] | None = None) -> int:
         shutdown()
 
 
-def _serve_setup(user_env: dict[str, str]) -> int:
+def _serve_setup(user_env: dict[str, str]) -> str:
     """The App-manifest setup page, served beside the sandbox until credentials exist."""
     import threading
 
     from werkzeug.serving import make_server
 
     port = 3001 if _port_free(3001) else _free_port()
-    server = make_server("127.0.0.1", port, create_setup_app(ROOT / ".env", environ=user_env))
+    app = create_setup_app(ROOT / ".env", environ=user_env)
+    server = make_server("127.0.0.1", port, app, request_handler=PathOnlyLog)
     threading.Thread(target=server.serve_forever, daemon=True, name="setup").start()
-    return port
+    return f"http://localhost:{port}/setup?token={app.config['SETUP_TOKEN']}"
 
 
 def _dead(children: list[Process]) -> bool:

@@ -27,6 +27,7 @@ from urllib.parse import quote, urlsplit
 import requests
 import yaml
 from flask import Blueprint, Response, abort, request, url_for
+from werkzeug.serving import WSGIRequestHandler
 
 log = logging.getLogger("codex_guard.setup")
 
@@ -181,6 +182,10 @@ def _page(title: str, body: str, status: int = 200, form_target: str = "") -> Re
     return response
 
 
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+TOKEN_COOKIE = "codex_guard_setup_token"  # noqa: S105 - a cookie name
+
+
 def setup_blueprint(
     env_path: Path,
     github_url: str,
@@ -189,6 +194,8 @@ def setup_blueprint(
     webhook_path: str = DEFAULT_WEBHOOK_PATH,
     app_yml: Path = APP_YML,
     environ: Mapping[str, str] | None = None,
+    token: str,
+    public_url: str | None = None,
 ) -> Blueprint:
     """``/setup`` and ``/setup/callback``; both 404 once the App is configured.
 
@@ -199,16 +206,35 @@ def setup_blueprint(
     api_url = api_url.rstrip("/")
     blueprint = Blueprint("codex_guard_setup", __name__)
 
+    allowed_hosts = set(LOOPBACK_HOSTS)
+    if public_url:
+        allowed_hosts.add((urlsplit(public_url).hostname or "").lower())
+
     def guard() -> None:
         if is_configured(env_path, environ):
             abort(404)
+        # A DNS-rebinding page reaches a loopback server under its own host name; only
+        # loopback names and the configured public URL are answered.
+        if (request.host.rsplit(":", 1)[0].strip("[]").lower()) not in allowed_hosts:
+            abort(421)
+        # The one-time token printed in the terminal: in the first link, then a cookie.
+        given = request.args.get("token") or request.cookies.get(TOKEN_COOKIE, "")
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            abort(403)
+
+    @blueprint.after_app_request
+    def remember_token(response: Response) -> Response:
+        if request.path.startswith("/setup") and request.args.get("token") == token:
+            response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Lax")
+        return response
 
     @blueprint.get("/setup")
     def setup() -> Response:
         guard()
         org = request.args.get("org", "").strip()
         name = request.args.get("name", "").strip()
-        default_hook = request.url_root.rstrip("/") + webhook_path
+        root = public_url.rstrip("/") if public_url else request.url_root.rstrip("/")
+        default_hook = root + webhook_path
         webhook_url = request.args.get("webhook_url", "").strip() or default_hook
         problems = []
         if org and not _ORG_RE.match(org):
@@ -355,12 +381,18 @@ def setup_blueprint(
 # ---------------------------------------------------------------- standalone
 
 
-def create_setup_app(env_path: Path, environ: Mapping[str, str] | None = None) -> Any:
-    """A Flask app serving only the setup pages, for before any credentials exist."""
+def create_setup_app(
+    env_path: Path, environ: Mapping[str, str] | None = None, token: str | None = None
+) -> Any:
+    """A Flask app serving only the setup pages, for before any credentials exist.
+
+    ``app.config["SETUP_TOKEN"]`` is the one-time token to print in the link."""
     from flask import Flask, redirect
 
     environ = os.environ if environ is None else environ
+    token = token or secrets.token_urlsafe(24)
     app = Flask("codex_guard_setup")
+    app.config["SETUP_TOKEN"] = token
     app.register_blueprint(
         setup_blueprint(
             env_path,
@@ -368,24 +400,27 @@ def create_setup_app(env_path: Path, environ: Mapping[str, str] | None = None) -
             environ.get("GITHUB_API_URL", "").strip() or "https://api.github.com",
             webhook_path=environ.get("WEBHOOK_PATH", "").strip() or DEFAULT_WEBHOOK_PATH,
             environ=environ,
+            token=token,
+            public_url=environ.get("PUBLIC_URL", "").strip() or None,
         )
     )
     app.add_url_rule("/", "index", lambda: redirect("/setup"))
     return app
 
 
+class PathOnlyLog(WSGIRequestHandler):
+    """Access lines without the query: the token, the callback's code and state are secrets."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        path = self.path.split("?", 1)[0]
+        self.log("info", '"%s %s" %s', self.command, path, code)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m bot.setup_flow``: serve /setup on loopback until the App is registered."""
     import argparse
 
-    from werkzeug.serving import WSGIRequestHandler, run_simple
-
-    class PathOnlyLog(WSGIRequestHandler):
-        """Access lines without the query: the callback's one-time code is a credential."""
-
-        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-            path = self.path.split("?", 1)[0]
-            self.log("info", '"%s %s" %s', self.command, path, code)
+    from werkzeug.serving import run_simple
 
     parser = argparse.ArgumentParser(prog="python -m bot.setup_flow", description=main.__doc__)
     parser.add_argument("--env-file", default=".env", help="where to write (default: .env)")
@@ -397,11 +432,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"APP_ID is already set (environment or {env_path}); nothing to set up.")
         return 0
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    print(f"Open http://{args.host}:{args.port}/setup to register the GitHub App.")
+    app = create_setup_app(env_path)
+    print(
+        f"Open http://{args.host}:{args.port}/setup?token={app.config['SETUP_TOKEN']} "
+        "to register the GitHub App."
+    )
     run_simple(
         args.host,
         args.port,
-        create_setup_app(env_path),
+        app,
         threaded=True,
         request_handler=PathOnlyLog,
     )

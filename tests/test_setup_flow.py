@@ -20,6 +20,7 @@ from bot.sandbox import GitHubDouble
 from bot.settings import load_settings
 from bot.setup_flow import (
     STATE_COOKIE,
+    TOKEN_COOKIE,
     build_manifest,
     read_env_file,
     setup_blueprint,
@@ -44,14 +45,23 @@ def env_path(tmp_path: Path) -> Path:
     return path
 
 
+SETUP_TOKEN = "one-time-token-printed-in-the-terminal"
+
+
 def make_client(env_path: Path, double: GitHubDouble, environ: dict | None = None) -> FlaskClient:
     app = Flask(__name__)
     app.register_blueprint(
         setup_blueprint(
-            env_path, double.web_url, double.base_url, environ={} if environ is None else environ
+            env_path,
+            double.web_url,
+            double.base_url,
+            environ={} if environ is None else environ,
+            token=SETUP_TOKEN,
         )
     )
-    return app.test_client()
+    client = app.test_client()
+    client.set_cookie(TOKEN_COOKIE, SETUP_TOKEN)
+    return client
 
 
 @pytest.fixture
@@ -260,10 +270,66 @@ def test_standalone_setup_app_reads_github_url_from_the_environment(tmp_path: Pa
     from bot.setup_flow import create_setup_app
 
     environ = {"GITHUB_URL": "https://ghe.example.com", "WEBHOOK_PATH": "/hooks"}
-    client = create_setup_app(tmp_path / ".env", environ).test_client()
+    app = create_setup_app(tmp_path / ".env", environ)
+    client = app.test_client()
     assert client.get("/").headers["Location"].endswith("/setup")
-    action, manifest = form_of(client.get("/setup").get_data(as_text=True))
+    token = app.config["SETUP_TOKEN"]
+    action, manifest = form_of(client.get(f"/setup?token={token}").get_data(as_text=True))
     assert action.startswith("https://ghe.example.com/settings/apps/new?state=")
     assert manifest["hook_attributes"]["url"] == "http://localhost/hooks"
     environ["APP_ID"] = "5"
     assert client.get("/setup").status_code == 404
+
+
+# -- issue 11, item 4: DNS rebinding and the one-time token -------------------------------
+
+
+def test_a_forged_host_is_refused(env_path: Path, double: GitHubDouble) -> None:
+    client = make_client(env_path, double)
+    for host in ("attacker.example", "attacker.example:3001", "localhost.attacker.example"):
+        assert client.get("/setup", headers={"Host": host}).status_code == 421
+        assert (
+            client.get("/setup/callback?code=abc&state=x", headers={"Host": host}).status_code
+            == 421
+        )
+    assert not env_path.exists() or "APP_ID" not in env_path.read_text()
+    loopback = client.get(f"/setup?token={SETUP_TOKEN}", headers={"Host": "127.0.0.1:3001"})
+    assert loopback.status_code == 200
+
+
+def test_without_the_one_time_token_nothing_is_served(env_path: Path, double: GitHubDouble) -> None:
+    app = Flask(__name__)
+    app.register_blueprint(
+        setup_blueprint(env_path, double.web_url, double.base_url, environ={}, token=SETUP_TOKEN)
+    )
+    client = app.test_client()
+    assert client.get("/setup").status_code == 403
+    assert client.get("/setup?token=guess").status_code == 403
+    assert client.get("/setup/callback?code=abc&state=x").status_code == 403
+    first = client.get(f"/setup?token={SETUP_TOKEN}")
+    assert first.status_code == 200
+    assert client.get("/setup").status_code == 200  # the cookie set by the first link
+
+
+def test_the_public_url_is_the_only_other_host_and_builds_the_webhook(tmp_path: Path) -> None:
+    from bot.setup_flow import create_setup_app
+
+    environ = {"PUBLIC_URL": "https://guard.example.com"}
+    app = create_setup_app(tmp_path / ".env", environ, token=SETUP_TOKEN)
+    client = app.test_client()
+    page = client.get(f"/setup?token={SETUP_TOKEN}", headers={"Host": "guard.example.com"})
+    _action, manifest = form_of(page.get_data(as_text=True))
+    assert manifest["hook_attributes"]["url"] == "https://guard.example.com/api/github/webhooks"
+    assert client.get("/setup", headers={"Host": "other.example.com"}).status_code == 421
+
+
+def test_access_lines_carry_paths_only() -> None:
+    from bot.setup_flow import PathOnlyLog
+
+    lines: list[str] = []
+    handler = PathOnlyLog.__new__(PathOnlyLog)
+    handler.path = "/setup/callback?code=one-time-code&state=secret-state"
+    handler.command = "GET"
+    handler.log = lambda _level, fmt, *args: lines.append(fmt % args)  # type: ignore[method-assign]
+    handler.log_request(302)
+    assert lines == ['"GET /setup/callback" 302']

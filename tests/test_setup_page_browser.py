@@ -18,6 +18,7 @@ from bot.setup_flow import setup_blueprint
 from tests.browser import chromium, dump_dom, needs_chromium
 from tests.conftest import ROOT
 
+TOKEN = "one-time-token-printed-in-the-terminal"
 GITHUB_URL = "https://github.example"
 PROFILE = "chromium-profile"
 
@@ -29,7 +30,9 @@ def server(tmp_path: Path) -> Iterator[str]:
     """The setup blueprint on a loopback werkzeug server; yields its base URL."""
     app = Flask(__name__)
     app.register_blueprint(
-        setup_blueprint(tmp_path / ".env", GITHUB_URL, "https://api.github.example", environ={})
+        setup_blueprint(
+            tmp_path / ".env", GITHUB_URL, "https://api.github.example", environ={}, token=TOKEN
+        )
     )
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -73,7 +76,7 @@ def rendered_forms(tmp_path: Path, url: str) -> tuple[str, dict[str, dict]]:
 
 
 def test_setup_page_renders_the_manifest_form(server: str, tmp_path: Path) -> None:
-    dom, forms = rendered_forms(tmp_path, f"{server}/setup")
+    dom, forms = rendered_forms(tmp_path, f"{server}/setup?token={TOKEN}")
     assert "<title>Register codex-guard</title>" in dom
     register = forms["register"]
     assert register["method"] == "post"
@@ -92,7 +95,7 @@ def test_setup_page_renders_the_manifest_form(server: str, tmp_path: Path) -> No
 
 
 def test_setup_page_for_an_organisation(server: str, tmp_path: Path) -> None:
-    dom, forms = rendered_forms(tmp_path, f"{server}/setup?org=octo-org")
+    dom, forms = rendered_forms(tmp_path, f"{server}/setup?org=octo-org&token={TOKEN}")
     assert forms["register"]["action"].startswith(
         f"{GITHUB_URL}/organizations/octo-org/settings/apps/new?state="
     )
