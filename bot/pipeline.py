@@ -452,13 +452,7 @@ def run_command(
             return "refused"
         if cmd.name == "skip" and cmd.practice and cmd.reason:
             svc.store.add_override(repo, number, cmd.practice, author, cmd.reason)
-        try:
-            gw.react(repo, comment_id, "+1")
-        except GithubException as exc:
-            if exc.status is None or exc.status >= 500:
-                raise
-            # A courtesy only: the comment may be deleted already; the command still runs.
-            log.info("could not react to the command comment (GitHub answered %s)", exc.status)
+        _react(gw, repo, comment_id, "+1")
         evaluate_pull(svc, installation_id, repo, number, None, force=True, gw=gw)
         return cmd.name
 
@@ -470,8 +464,13 @@ def _reply_or_react(
     if svc.store.first_reply(repo, number, author):
         gw.create_comment(repo, number, text)
         return
+    _react(gw, repo, comment_id, "-1")
+
+
+def _react(gw: Gateway, repo: str, comment_id: int, content: str) -> None:
+    """A courtesy only: the comment may be deleted already; the command still runs."""
     try:
-        gw.react(repo, comment_id, "-1")
+        gw.react(repo, comment_id, content)
     except GithubException as exc:
         if exc.status is None or exc.status >= 500:
             raise
