@@ -18,7 +18,6 @@ their state is evaluated by a following job: nothing is dropped.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import redis
@@ -27,19 +26,6 @@ from bot.handlers import EVALUATE, EVALUATE_SHA
 from bot.routing import Job
 
 _PREFIX = "codex-guard:coalesce:"
-
-DEFAULT_WINDOW_SECONDS = 1.0
-
-
-def window_from_env(env: Any = None) -> float:
-    """``COALESCE_SECONDS`` (default 1.0; 0 turns coalescing off). ValueError if malformed."""
-    raw = str((os.environ if env is None else env).get("COALESCE_SECONDS", "")).strip()
-    if not raw:
-        return DEFAULT_WINDOW_SECONDS
-    value = float(raw)
-    if not value >= 0 or value > 3600:
-        raise ValueError(f"COALESCE_SECONDS must be between 0 and 3600, got {raw!r}")
-    return value
 
 
 def key_for(job: Job) -> tuple[str, str] | None:

@@ -8,9 +8,8 @@ worker.
 import os
 import sys
 
-from bot.coalesce import window_from_env
 from bot.logs import configure
-from bot.settings import SettingsError, load_settings
+from bot.settings import SettingsError, load_settings, window_from_env
 
 try:
     _settings = load_settings()
@@ -24,8 +23,11 @@ except ValueError as _exc:
     sys.exit(2)
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("WEB_THREADS", "4"))
-worker_class = "gthread"
+# gevent: a connection is a greenlet, not one of a few threads, so clients that trickle
+# a body (or never finish it) cannot starve deliveries; bot.body_deadline ends them.
+worker_class = "gevent"
+worker_connections = int(os.environ.get("WEB_CONNECTIONS", "1000"))
+threads = 1
 timeout = 30
 graceful_timeout = 10
 loglevel = _settings.log_level.lower()

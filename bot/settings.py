@@ -45,6 +45,7 @@ class Settings:
     seconds_between_writes: float = 0.25
     github_timeout: int = 15
     metrics_token: str | None = field(default=None, repr=False)
+    body_timeout: float = 10.0
 
     def webhook_secrets(self) -> tuple[str, ...]:
         """The secrets a delivery may be signed with (two during a rotation)."""
@@ -158,7 +159,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         seconds_between_writes=_number(env, "GITHUB_SECONDS_BETWEEN_WRITES", 0.25, float),
         github_timeout=int(_number(env, "GITHUB_TIMEOUT_SECONDS", 15, int)) or 15,
         metrics_token=_metrics_token(env),
+        body_timeout=_body_timeout(env),
     )
+
+
+def _body_timeout(env: Mapping[str, str]) -> float:
+    """GitHub gives up on a delivery after 10 s, so a body still arriving later is not one."""
+    value = _number(env, "BODY_TIMEOUT_SECONDS", 10.0, float)
+    if not 0 < value <= 60:
+        problem = f"must be more than 0 and at most 60, got {value:g}"
+        raise SettingsError("BODY_TIMEOUT_SECONDS", problem)
+    return value
 
 
 def _metrics_token(env: Mapping[str, str]) -> str | None:
@@ -166,3 +177,17 @@ def _metrics_token(env: Mapping[str, str]) -> str | None:
     if token and len(token) < 16:
         raise SettingsError("METRICS_TOKEN", "must be at least 16 characters (or unset: off)")
     return token or None
+
+
+DEFAULT_WINDOW_SECONDS = 1.0
+
+
+def window_from_env(env: Mapping[str, str] | None = None) -> float:
+    """``COALESCE_SECONDS`` (default 1.0; 0 turns coalescing off). ValueError if malformed."""
+    raw = str((os.environ if env is None else env).get("COALESCE_SECONDS", "")).strip()
+    if not raw:
+        return DEFAULT_WINDOW_SECONDS
+    value = float(raw)
+    if not value >= 0 or value > 3600:
+        raise ValueError(f"COALESCE_SECONDS must be between 0 and 3600, got {raw!r}")
+    return value

@@ -36,14 +36,15 @@ from flask import Flask, Response, request
 from werkzeug.datastructures import EnvironHeaders
 
 from bot import signature
-from bot.coalesce import Coalescer, window_from_env
+from bot.body_deadline import BodyTimeout, body_deadline
+from bot.coalesce import Coalescer
 from bot.deliveries import KEY_PREFIX, SEEN_FOR_SECONDS
 from bot.handlers import router
 from bot.logs import log_context
 from bot.metrics import DELIVERIES_KEY, delivery_field, metrics_blueprint, record_delivery
 from bot.queue import DeliveryPublisher, QueueUnavailable
 from bot.routing import PayloadError, RouteContext
-from bot.settings import Settings, load_settings
+from bot.settings import Settings, load_settings, window_from_env
 
 log = logging.getLogger("codex_guard.receiver")
 
@@ -57,6 +58,7 @@ _Counted = tuple[int, dict[str, Any], str | None]
 """(status, answer, outcome to count, or None when the delivery script counted it)."""
 
 _TOO_LARGE = "payload too large (GitHub caps deliveries at 25 MB)"
+_TIMED_OUT = "request body not received in time"
 _STATUS_LINES = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
 
 
@@ -110,10 +112,19 @@ class WebhookFastPath:
     to ``app`` (Flask), whose route for the path calls the same ``receive``.
     """
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], path: str, receive: Receive) -> None:
+    def __init__(
+        self,
+        app: Callable[..., Iterable[bytes]],
+        path: str,
+        receive: Receive,
+        body_timeout: float = 10.0,
+        on_timeout: Callable[[Mapping[str, str]], None] | None = None,
+    ) -> None:
         self.app = app
         self.path = path
         self.receive = receive
+        self.body_timeout = body_timeout
+        self.on_timeout = on_timeout
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -125,21 +136,38 @@ class WebhookFastPath:
             return self.app(environ, start_response)
         size = int(length)
         body: bytes | None = None
+        headers = EnvironHeaders(environ)
         if size <= MAX_BODY_BYTES:
-            stream = environ["wsgi.input"]
-            body = stream.read(size)
-            while len(body) < size:
-                more = stream.read(size - len(body))
-                if not more:
-                    break  # a short body: its signature cannot match (401)
-                body += more
-        status, answer = self.receive(EnvironHeaders(environ), body)
-        data = _dump(answer)
-        start_response(
-            _STATUS_LINES.get(status, f"{status} "),
-            [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
-        )
-        return [data]
+            try:
+                with body_deadline(self.body_timeout):
+                    body = _read(environ["wsgi.input"], size)
+            except BodyTimeout:
+                if self.on_timeout is not None:
+                    self.on_timeout(headers)
+                return _write(start_response, 408, {"message": _TIMED_OUT}, close=True)
+        status, answer = self.receive(headers, body)
+        return _write(start_response, status, answer)
+
+
+def _read(stream: Any, size: int) -> bytes:
+    body = stream.read(size)
+    while len(body) < size:
+        more = stream.read(size - len(body))
+        if not more:
+            break  # a short body: its signature cannot match (401)
+        body += more
+    return body
+
+
+def _write(
+    start_response: Callable[..., Any], status: int, answer: dict[str, Any], close: bool = False
+) -> list[bytes]:
+    data = _dump(answer)
+    head = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+    if close:  # the rest of the body may still be on its way: do not read it as a request
+        head.append(("Connection", "close"))
+    start_response(_STATUS_LINES.get(status, f"{status} "), head)
+    return [data]
 
 
 def create_app(
@@ -181,9 +209,22 @@ def create_app(
         """What the fast path hands on: a chunked body or no usable Content-Length."""
         length = request.content_length
         too_large = length is not None and length > MAX_BODY_BYTES
-        body = None if too_large else request.get_data(cache=False)
+        body = None
+        if not too_large:
+            try:
+                with body_deadline(settings.body_timeout):
+                    body = request.get_data(cache=False)
+            except BodyTimeout:
+                timed_out(request.headers)
+                response = _response(408, {"message": _TIMED_OUT})
+                response.headers["Connection"] = "close"
+                return response
         status, answer = receive(request.headers, body)
         return _response(status, answer)
+
+    def timed_out(headers: Mapping[str, str]) -> None:
+        log.warning("rejected request: body not received within %g s", settings.body_timeout)
+        record_delivery(client, headers.get("X-GitHub-Event", "").strip(), "rejected")
 
     def receive(headers: Mapping[str, str], body: bytes | None) -> Answer:
         """One delivery: verify, decode, route, queue; the answer and its metrics count."""
@@ -278,5 +319,7 @@ def create_app(
         return _reply(413, _TOO_LARGE)
 
     app.extensions["codex_guard.receive"] = receive
-    app.wsgi_app = WebhookFastPath(app.wsgi_app, settings.webhook_path, receive)  # type: ignore[method-assign]
+    app.wsgi_app = WebhookFastPath(  # type: ignore[method-assign]
+        app.wsgi_app, settings.webhook_path, receive, settings.body_timeout, timed_out
+    )
     return app

@@ -26,6 +26,7 @@ def test_defaults(env):
     assert s.github_api_url == "https://api.github.com"
     assert s.webhook_path == "/api/github/webhooks"
     assert s.webhook_secrets() == ("s3cret",)
+    assert s.body_timeout == 10.0
     assert "s3cret" not in repr(s) and "PRIVATE" not in repr(s)
 
 
@@ -61,6 +62,9 @@ def test_enterprise_and_plain_http_api_urls(env):
         ("PORT", "70000", "codex-guard: PORT must be a TCP port number"),
         ("LOG_LEVEL", "LOUD", "codex-guard: LOG_LEVEL must be one of"),
         ("ALLOWED_REPOS", "justaname", "codex-guard: ALLOWED_REPOS has 'justaname'"),
+        ("BODY_TIMEOUT_SECONDS", "0", "codex-guard: BODY_TIMEOUT_SECONDS must be more than 0"),
+        ("BODY_TIMEOUT_SECONDS", "600", "codex-guard: BODY_TIMEOUT_SECONDS must be more than 0"),
+        ("BODY_TIMEOUT_SECONDS", "soon", "codex-guard: BODY_TIMEOUT_SECONDS must be a number"),
     ],
 )
 def test_bad_setting_names_the_variable(env, variable, value, expected):
