@@ -123,6 +123,16 @@ class Stack:
     def logs(self) -> str:
         return "\n".join(p.output() for p in self.processes.values())
 
+    def log_tails(self, lines: int = 40) -> str:
+        """Each process's last lines (the clock's routine "Sending due task" lines left out),
+        so a failure shows what the web and the worker did rather than only the clock."""
+        parts = []
+        for name, process in self.processes.items():
+            kept = [line for line in process.lines if "Sending due task" not in line]
+            parts.append(f"--- {name}, last {min(lines, len(kept))} lines ---")
+            parts.extend(kept[-lines:])
+        return "\n".join(parts)
+
     def send(
         self, event: str, payload: dict[str, Any], delivery: str | None = None
     ) -> requests.Response:

@@ -101,15 +101,19 @@ def _other_key_pem() -> str:
 @pytest.mark.parametrize(
     ("case", "claims"),
     [
-        ("expired", {"iat": int(time.time()) - 900, "exp": int(time.time()) - 300}),
-        ("too long", {"exp": int(time.time()) + 900}),
-        ("issued in the future", {"iat": int(time.time()) + 300, "exp": int(time.time()) + 600}),
+        # Times are offsets from when the test runs, not from collection: a long suite
+        # would otherwise carry "the future" into the past before this test is reached.
+        ("expired", {"iat": -900, "exp": -300}),
+        ("too long", {"exp": 900}),
+        ("issued in the future", {"iat": 300, "exp": 600}),
         ("wrong issuer", {"iss": "1"}),
     ],
 )
 def test_bad_app_jwt_is_rejected(
     github_double: GitHubDouble, app_key: tuple[str, str], case: str, claims: dict[str, Any]
 ) -> None:
+    now = int(time.time())
+    claims = {k: now + v if k in ("iat", "exp") else v for k, v in claims.items()}
     response = raw(github_double, "GET", "/app", app_jwt(app_key[0], **claims), bearer=True)
 
     assert response.status_code == 401, case
