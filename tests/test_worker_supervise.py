@@ -5,6 +5,7 @@ shuts down when told to. Real child processes, no mocks."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -61,10 +62,17 @@ time.sleep(60)
 """
 
 
-def test_sigterm_reaches_the_worker_and_nothing_is_restarted(tmp_path):
+def _settings_env(private_pem: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PRIVATE_KEY_PATH"}
+    env.update(APP_ID="1", WEBHOOK_SECRET="s3cret", PRIVATE_KEY=private_pem)
+    return env
+
+
+def test_sigterm_reaches_the_worker_and_nothing_is_restarted(tmp_path, app_key):
     proc = subprocess.Popen(
         [sys.executable, "-m", "worker.supervise", *_child(tmp_path, SLEEPS_UNTIL_TERM)],
         cwd=ROOT,
+        env=_settings_env(app_key[0]),
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -77,6 +85,23 @@ def test_sigterm_reaches_the_worker_and_nothing_is_restarted(tmp_path):
     assert proc.wait(timeout=20) == 0
     assert (tmp_path / "got").read_text() == str(int(signal.SIGTERM))
     assert "restarting" not in (proc.stdout.read() if proc.stdout else "")
+
+
+def test_a_bad_setting_is_one_line_and_no_worker_is_started(tmp_path, app_key):
+    env = _settings_env(app_key[0])
+    del env["APP_ID"]
+    done = subprocess.run(
+        [sys.executable, "-m", "worker.supervise", *_child(tmp_path, FAILS_TWICE)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == ["codex-guard: APP_ID is not set"]
+    assert not (tmp_path / "runs").exists()
 
 
 def test_without_a_command_it_says_how_to_call_it(capsys):

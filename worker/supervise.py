@@ -7,7 +7,8 @@ process that exits (Heroku does, honcho and foreman do not), so the worker proce
 supervises its own Celery worker: it restarts one that exits on its own with a failure,
 and passes SIGTERM/SIGINT on so a deploy still gets Celery's warm shutdown.
 
-A worker that keeps failing within seconds of starting (a configuration error) is not
+A bad setting is reported once, before any worker starts (one line naming the variable,
+exit status 2), and a worker that keeps failing within seconds of starting is not
 restarted for ever: after a few such exits the supervisor exits with its status.
 
     python -m worker.supervise celery --app worker.main worker ...
@@ -22,6 +23,8 @@ import sys
 import time
 from datetime import UTC, datetime
 from types import FrameType
+
+from bot.settings import SettingsError, load_settings
 
 QUICK_EXIT_SECONDS = 10.0  # a child that dies sooner than this counts as a quick failure
 MAX_QUICK_EXITS = 5
@@ -75,6 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     command = list(sys.argv[1:] if argv is None else argv)
     if not command:
         print("usage: python -m worker.supervise COMMAND [ARG...]", file=sys.stderr)
+        return 2
+    try:
+        load_settings()
+    except SettingsError as exc:
+        print(str(exc), file=sys.stderr, flush=True)
         return 2
     return supervise(command)
 
