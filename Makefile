@@ -12,7 +12,7 @@ setup:
 
 run:
 	@PYTHON=$(PYTHON) sh scripts/setup.sh run
-	$(BIN)/python -m bot.devserver
+	$(BIN)/python -m bot.ops.devserver
 
 lint:
 	@PYTHON=$(PYTHON) sh scripts/setup.sh lint

@@ -172,7 +172,7 @@ def run() -> dict[str, Any]:
     md = table(["measure", "value", "target", "verdict"], rows)
     md += (
         "\n\nThe receiver coalesces evaluations of one PR within `COALESCE_SECONDS` "
-        "(default 1 s; `bot/coalesce.py`)."
+        "(default 1 s; `bot/jobs/coalesce.py`)."
     )
     write_result("burst", result, md)
     return result

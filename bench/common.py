@@ -12,52 +12,32 @@ import os
 import platform
 import secrets
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import redis
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot import signature
-from bot.procfile import ROOT, Process, read_procfile
+from bot.core.names import QUEUE
+from bot.ops.local_redis import RedisMissing, free_port, key_pair, start_redis, stop_redis
+from bot.ops.procfile import ROOT, Process, read_procfile
+from tests.receiver_rig import headers
+
+# The GitHub double is not installed (the product processes must not import it);
+# benchmarks load it from the checkout, as the tests do.
+if str(ROOT / "double") not in sys.path:
+    sys.path.insert(0, str(ROOT / "double"))
 
 RESULTS = Path(__file__).resolve().parent / "results"
 APP_ID = 424242
 SECRET = "bench-secret"
 WEBHOOK_PATH = "/api/github/webhooks"
-QUEUE = "codex-guard"
 QUICK = os.environ.get("BENCH_FULL", "") == ""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def key_pair() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str, poll: float = 0.05) -> Any:
@@ -77,17 +57,13 @@ class RedisProc:
     def __init__(self) -> None:
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="bench-redis-")
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise SystemExit("redis-server is missing (make bench runs scripts/ensure-redis.sh)")
-        self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir, "--protected-mode", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        try:
+            self.proc = start_redis(self.port, Path(self.dir))
+        except RedisMissing:
+            raise SystemExit(
+                "redis-server is missing (make bench runs scripts/ensure-redis.sh)"
+            ) from None
         self.client = redis.Redis(port=self.port)
-        wait_for(self._up, 10, "redis-server")
 
     def _up(self) -> bool:
         try:
@@ -103,9 +79,7 @@ class RedisProc:
         return int(self.client.llen(QUEUE))
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
+        stop_redis(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -212,7 +186,8 @@ class World:
     """The double, a Redis, the App's keys and a factory of PRs from real payloads."""
 
     def __init__(self) -> None:
-        from bot.sandbox import GitHubDouble
+        from github_double import GitHubDouble
+
         from tests.e2e_rig import PullRequests
 
         self.private_key, public = key_pair()
@@ -265,13 +240,7 @@ def check_suite_completed(examples: Any, pr_payload: dict[str, Any], sha: str) -
 
 
 def sign_headers(event: str, body: bytes, delivery: str | None = None) -> dict[str, str]:
-    return {
-        "X-GitHub-Event": event,
-        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
-        "X-Hub-Signature-256": signature.sign(SECRET, body),
-        "Content-Type": "application/json",
-        "User-Agent": "GitHub-Hookshot/bench",
-    }
+    return headers(event, body, delivery, secret=SECRET, agent="bench")
 
 
 class Sender:

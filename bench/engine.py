@@ -1,4 +1,4 @@
-"""5. Practices engine: `bot.evaluation.evaluate` on a PRSnapshot, and its growth with size.
+"""5. Practices engine: `bot.practices.evaluation.evaluate` on a PRSnapshot; growth with size.
 
 1x = a 64 KB Codex body and a 32 KB AGENTS.md chain (root + app/ AGENTS.md, 16 KB
 each, referencing files, commands and build targets); 2x..16x scale the body
@@ -15,9 +15,9 @@ import time
 from typing import Any
 
 from bench.common import QUICK, table, write_result
-from bot.config import DEFAULT_CONFIG
-from bot.evaluation import evaluate
-from bot.snapshot import CheckEvidence, PRSnapshot
+from bot.core.config import DEFAULT_CONFIG
+from bot.core.snapshot import CheckEvidence, PRSnapshot
+from bot.practices.evaluation import evaluate
 
 BODY_KB = 64
 CHAIN_KB = 32

@@ -38,8 +38,8 @@ from bench.common import (
     wait_for,
     write_result,
 )
-from bot import signature
-from bot.procfile import Process
+from bot.ops.procfile import Process
+from bot.web import signature
 
 HERE = Path(__file__).resolve().parent
 DURATION = 8 if QUICK else 20
@@ -53,9 +53,9 @@ to ``ingest_coalesce<value>.json`` instead of ``ingest.json``."""
 
 
 def gunicorn_settings(env: dict[str, str]) -> dict[str, Any]:
-    """workers/threads/worker_class as `bot.gunicorn_conf` computes them for this env."""
+    """workers/threads/worker_class as `bot.web.gunicorn_conf` computes them for this env."""
     code = (
-        "import json, bot.gunicorn_conf as c;"
+        "import json, bot.web.gunicorn_conf as c;"
         "print(json.dumps({'workers': c.workers, 'threads': c.threads,"
         " 'worker_class': c.worker_class, 'timeout': c.timeout}))"
     )
@@ -64,7 +64,7 @@ def gunicorn_settings(env: dict[str, str]) -> dict[str, Any]:
         cwd=HERE.parent, check=False,
     )  # fmt: skip
     if out.returncode != 0:
-        raise RuntimeError(f"bot.gunicorn_conf refused the settings: {out.stderr.strip()}")
+        raise RuntimeError(f"bot.web.gunicorn_conf refused the settings: {out.stderr.strip()}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -1,3 +1,5 @@
 """codex-guard: hold Codex-written pull requests to a team's working practices."""
 
-CHECK_NAME = "codex-guard"
+from bot.core.names import CHECK_NAME
+
+__all__ = ["CHECK_NAME"]

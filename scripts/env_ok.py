@@ -1,6 +1,8 @@
 """Exit 0 when this interpreter can run the checkout: every requirement of
-pyproject.toml (with the dev extra) is installed at an allowed version, and
-`bot` imports from this checkout rather than from another clone's install."""
+pyproject.toml (with the dev extra) and of the GitHub double's double/pyproject.toml
+is installed at an allowed version, and `bot` and `worker` import from this checkout
+rather than from another clone's install. The double itself is not installed: the
+tests and the dev server load it from double/, so the product processes cannot."""
 
 from __future__ import annotations
 
@@ -19,7 +21,9 @@ def problems() -> list[str]:
     except ImportError:
         return ["packaging is not installed"]
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    double = tomllib.loads((ROOT / "double" / "pyproject.toml").read_text())["project"]
     wanted = list(project["dependencies"]) + list(project["optional-dependencies"]["dev"])
+    wanted += list(double["dependencies"])
     found: list[str] = []
     for line in wanted:
         req = Requirement(line)
@@ -30,11 +34,11 @@ def problems() -> list[str]:
             continue
         if not req.specifier.contains(version, prereleases=True):
             found.append(f"{req.name} {version} does not satisfy {req.specifier}")
-    for package in ("bot", "worker"):
+    for package, home in (("bot", ROOT), ("worker", ROOT)):
         spec = importlib.util.find_spec(package)
         origin = Path(spec.origin).resolve() if spec and spec.origin else None
-        if origin is None or ROOT not in origin.parents:
-            found.append(f"{package} does not import from {ROOT}")
+        if origin is None or home not in origin.parents:
+            found.append(f"{package} does not import from {home}")
     return found
 
 

@@ -1,7 +1,7 @@
 """Pytest fixtures for the GitHub API double.
 
 Load them with `pytest_plugins = ["tests.double_fixtures"]` in a test module; they build on
-conftest's `app_key` and `webhook_examples`. PyGithub helpers live in `bot.sandbox.clients`.
+conftest's `app_key` and `webhook_examples`. PyGithub helpers live in `github_double.clients`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from github_double import GitHubDouble, Seeded
 
-from bot.sandbox import GitHubDouble, Seeded
 from tests.conftest import APP_ID, example
 
 

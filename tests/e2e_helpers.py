@@ -14,8 +14,9 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
-from bot.report import COMMENT_MARKER
-from bot.sandbox import GitHubDouble
+from github_double import GitHubDouble
+
+from bot.present.comment import COMMENT_MARKER
 from tests.conftest import example
 from tests.e2e_rig import GOOD_BODY, Stack, label_objects, pr_files, wait_for
 

@@ -17,10 +17,10 @@ from typing import Any, TypeVar
 
 import pytest
 import requests
+from github_double import GitHubDouble
 
-from bot import signature
-from bot.procfile import Process, read_procfile
-from bot.sandbox import GitHubDouble
+from bot.ops.procfile import Process, read_procfile
+from bot.web import signature
 from tests.conftest import APP_ID, METRICS_TOKEN, WEBHOOK_SECRET, RedisServer, example, free_port
 
 T = TypeVar("T")

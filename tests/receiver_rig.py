@@ -10,9 +10,9 @@ from typing import Any
 import redis
 from flask.testing import FlaskClient
 
-from bot import signature
-from bot.settings import Settings, load_settings
-from bot.web import create_app
+from bot.runtime.settings import Settings, load_settings
+from bot.web import signature
+from bot.web.app import create_app
 from tests.conftest import APP_ID, METRICS_TOKEN, WEBHOOK_SECRET, RedisServer
 from worker.celery_app import make_celery
 
@@ -39,13 +39,20 @@ def receiver_client(settings: Settings, redis_client: redis.Redis) -> FlaskClien
     return create_app(settings, make_celery(settings.redis_url), redis_client).test_client()
 
 
-def headers(event: str, body: bytes, delivery: str | None = None, secret: str = WEBHOOK_SECRET):
+def headers(
+    event: str,
+    body: bytes,
+    delivery: str | None = None,
+    secret: str = WEBHOOK_SECRET,
+    agent: str = "test",
+) -> dict[str, str]:
+    """The headers GitHub sends with a signed delivery; the benchmarks send the same."""
     return {
         "X-GitHub-Event": event,
         "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
         "X-Hub-Signature-256": signature.sign(secret, body),
         "Content-Type": "application/json",
-        "User-Agent": "GitHub-Hookshot/test",
+        "User-Agent": f"GitHub-Hookshot/{agent}",
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bot.snapshot import PRSnapshot
+from bot.core.snapshot import PRSnapshot
 
 BODIES = Path(__file__).parent / "fixtures" / "bodies"
 TASK_URL = "https://chatgpt.com/codex/tasks/task_e_0123456789abcdef0123456789abcdef"

@@ -6,8 +6,8 @@ the process here with one line naming the variable.
 
 import sys
 
-from bot.logs import configure
-from bot.settings import SettingsError, load_settings
+from bot.runtime.logs import configure
+from bot.runtime.settings import SettingsError, load_settings
 
 try:
     _settings = load_settings()

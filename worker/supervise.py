@@ -24,7 +24,7 @@ import time
 from datetime import UTC, datetime
 from types import FrameType
 
-from bot.settings import SettingsError, load_settings
+from bot.runtime.settings import SettingsError, load_settings
 
 QUICK_EXIT_SECONDS = 10.0  # a child that dies sooner than this counts as a quick failure
 MAX_QUICK_EXITS = 5

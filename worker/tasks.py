@@ -18,12 +18,12 @@ from celery import Task
 from celery.exceptions import Retry
 from github import BadCredentialsException, GithubException, RateLimitExceededException
 
-from bot import pipeline
-from bot.backoff import backoff
-from bot.coalesce import Coalescer
-from bot.gateway import NotFound, now_iso
-from bot.logs import log_context
-from bot.tokens import InstallationGone
+from bot.core.backoff import backoff
+from bot.github.gateway import NotFound, now_iso
+from bot.github.tokens import InstallationGone
+from bot.jobs import pipeline
+from bot.jobs.coalesce import Coalescer
+from bot.runtime.logs import log_context
 from worker.celery_app import celery_app
 
 log = logging.getLogger("codex_guard.worker")
@@ -35,7 +35,7 @@ _services: pipeline.Services | None = None
 def services() -> pipeline.Services:
     global _services
     if _services is None:
-        from bot.settings import load_settings
+        from bot.runtime.settings import load_settings
 
         _services = pipeline.Services.from_settings(load_settings())
     return _services
@@ -284,15 +284,17 @@ def config_changed(self: GuardTask, **kwargs: Any) -> Any:
 
 @celery_app.task(name="codex_guard.sweep_stuck_checks", ignore_result=True)
 def sweep_stuck_checks() -> int:
-    from bot import sweeper
+    from bot.jobs import sweeper
 
     svc = services()
-    return sweeper.run_locked(svc.redis, "stuck-checks", lambda: sweeper.sweep_stuck_checks(svc))
+    return sweeper.run_locked(
+        svc.redis, "stuck-checks", lambda: sweeper.sweep_stuck_checks(svc, celery_app)
+    )
 
 
 @celery_app.task(name="codex_guard.sweep_missed_deliveries", ignore_result=True)
 def sweep_missed_deliveries() -> int:
-    from bot import sweeper
+    from bot.jobs import sweeper
 
     svc = services()
     return sweeper.run_locked(
@@ -302,7 +304,9 @@ def sweep_missed_deliveries() -> int:
 
 @celery_app.task(name="codex_guard.sweep_unchecked_prs", ignore_result=True)
 def sweep_unchecked_prs() -> int:
-    from bot import sweeper
+    from bot.jobs import sweeper
 
     svc = services()
-    return sweeper.run_locked(svc.redis, "unchecked-prs", lambda: sweeper.sweep_unchecked_prs(svc))
+    return sweeper.run_locked(
+        svc.redis, "unchecked-prs", lambda: sweeper.sweep_unchecked_prs(svc, celery_app)
+    )

@@ -15,12 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from bot.config import GuardConfig
-from bot.findings import Finding, Level, PracticeResult, outcome_from_findings
-from bot.markdown_doc import Section, parse
+from bot.core.config import GuardConfig
+from bot.core.findings import Finding, Level, PracticeResult, outcome_from_findings
+from bot.core.markdown import Section, parse
+from bot.core.sanitize import quote_untrusted
+from bot.core.snapshot import PRSnapshot
 from bot.practices.task_thread import MAX_SCAN_CHARS, body_cut_note, thread_issue_numbers
-from bot.sanitize import quote_untrusted
-from bot.snapshot import PRSnapshot
 
 PRACTICE_ID = "done-when"
 

@@ -17,10 +17,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.config import GuardConfig, PracticeLevel, TrackerConfig
-from bot.findings import Finding, Level, PracticeResult, outcome_from_findings
-from bot.markdown_doc import reference_text
-from bot.snapshot import PRSnapshot
+from bot.core.config import GuardConfig, PracticeLevel, TrackerConfig
+from bot.core.findings import Finding, Level, PracticeResult, outcome_from_findings
+from bot.core.markdown import reference_text
+from bot.core.snapshot import PRSnapshot
 
 PRACTICE_ID = "task-thread"
 

@@ -1,7 +1,7 @@
 """Real GitHub shapes for the scope tests: the REST spec's examples and webhook payloads.
 
 "List pull request files" and "list reviews" entries start from the examples in
-GitHub's OpenAPI description (bot/sandbox/spec/rest-app-subset.json); webhook
+GitHub's OpenAPI description (double/github_double/spec/rest-app-subset.json); webhook
 reviews from the `pull_request_review` examples GitHub publishes. Tests change
 only the fields a case is about.
 """
@@ -29,7 +29,7 @@ AUTHOR = "codex-user"
 
 @lru_cache(maxsize=1)
 def _spec() -> dict[str, Any]:
-    return json.loads((ROOT / "bot/sandbox/spec/rest-app-subset.json").read_text())
+    return json.loads((ROOT / "double/github_double/spec/rest-app-subset.json").read_text())
 
 
 def _example(name: str) -> list[dict[str, Any]]:

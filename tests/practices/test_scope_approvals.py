@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.findings import Outcome
+from bot.core.findings import Outcome
 from bot.practices.scope.approvals import approvers, latest_decisions, reviewers_needing_permission
 from bot.practices.scope.config import ScopeConfig
 from bot.practices.scope.evidence import review_from_api

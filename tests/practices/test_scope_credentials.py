@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.findings import Level, Outcome
+from bot.core.findings import Level, Outcome
 from bot.practices.scope.config import ScopeConfig
 from bot.practices.scope.credentials import scan_line, scan_text
 from bot.practices.scope.practice import (
@@ -131,11 +131,15 @@ def _fixture_texts() -> dict[str, str]:
     for path in sorted(FIXTURES.rglob("*")):
         if path.is_file() and path.suffix != ".json" and "agents/secrets" not in str(path):
             texts[str(path.relative_to(ROOT))] = path.read_text(errors="replace")
-    samples = json.loads((ROOT / "bot/sandbox/samples/codex_pull_request_files.json").read_text())
+    samples = json.loads(
+        (ROOT / "double/github_double/samples/codex_pull_request_files.json").read_text()
+    )
     for side in ("base", "head"):
         for name, text in samples[side].items():
             texts[name] = text
-    opened = json.loads((ROOT / "bot/sandbox/samples/codex_pull_request_opened.json").read_text())
+    opened = json.loads(
+        (ROOT / "double/github_double/samples/codex_pull_request_opened.json").read_text()
+    )
     texts["opened.body"] = opened["pull_request"]["body"]
     events = json.loads((FIXTURES / "github/webhook-examples.json").read_text())
     bodies: list[str] = []

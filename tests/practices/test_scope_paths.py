@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from bot.config import PracticeLevel
-from bot.findings import Outcome
+from bot.core.config import PracticeLevel
+from bot.core.findings import Outcome
 from bot.practices.scope import evaluate, needs_reviews
 from bot.practices.scope.config import ScopeConfig
 from bot.practices.scope.evidence import changed_file_from_api

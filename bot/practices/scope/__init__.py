@@ -2,7 +2,7 @@
 
 The engine imports this package and calls ``evaluate``; the parts live in small
 modules (`paths`, `approvals`, `credentials`, `evidence`, `patch`, `config`).
-Attributes load lazily so that `bot.config` can import `ScopeConfig` from
+Attributes load lazily so that `bot.core.config` can import `ScopeConfig` from
 `bot.practices.scope.config` without pulling detect-secrets into every process.
 """
 

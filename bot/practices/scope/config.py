@@ -1,6 +1,6 @@
 """`practices.scope` in `.github/codex-guard.yml`, modelled like the other practices.
 
-Meant to be plugged into `bot.config.PracticesConfig` as ``scope: ScopeConfig``;
+Meant to be plugged into `bot.core.config.PracticesConfig` as ``scope: ScopeConfig``;
 patterns are checked here so a bad one is a config error naming the key, not a
 crash at evaluation time.
 """
@@ -9,19 +9,19 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.config import Level, PracticeLevel
+from bot.core.config import Level, PracticeLevel
 
 MAX_PATTERNS = 200
 MAX_PATTERN_CHARS = 300
 
 
 class _Model(BaseModel):
-    # The same settings as `bot.config`'s models: unknown keys are errors, values frozen.
+    # The same settings as `bot.core.config`'s models: unknown keys are errors, values frozen.
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
 def _checked(patterns: list[str]) -> list[str]:
-    # Imported here so `bot.config` users who never read scope do not pay for pathspec.
+    # Imported here so `bot.core.config` users who never read scope do not pay for pathspec.
     from bot.practices.scope.paths import compile_patterns
 
     if len(patterns) > MAX_PATTERNS:

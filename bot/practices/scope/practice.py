@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.findings import Finding, Level, Outcome, PracticeResult, outcome_from_findings
+from bot.core.findings import Finding, Level, Outcome, PracticeResult, outcome_from_findings
+from bot.core.sanitize import code_untrusted
 from bot.practices.scope.approvals import Approval, judge
 from bot.practices.scope.config import ScopeConfig
 from bot.practices.scope.credentials import Credential, scan_files
 from bot.practices.scope.evidence import ScopeEvidence
 from bot.practices.scope.paths import is_allowed, is_protected, outside_allowed, protected_changes
-from bot.sanitize import code_untrusted
 
 PRACTICE_ID = "scope"
 RULE_PROTECTED = "scope/protected-path"
@@ -26,7 +26,7 @@ RULE_OUTSIDE = "scope/outside-allowed"
 RULE_UNSCANNED = "scope/unscanned"
 RULE_CREDENTIAL = "scope/credential"
 UNSKIPPABLE_RULES = frozenset({RULE_CREDENTIAL})
-"""For `bot.evaluation.NEVER_DOWNGRADED_RULES`: kept as errors under ``level:
+"""For `bot.practices.evaluation.NEVER_DOWNGRADED_RULES`: kept as errors under ``level:
 warning`` and through ``/codex-guard skip scope``."""
 NOT_EVALUATED_REASON = "not evaluated: the PR's diff was not read"
 MAX_NAMED_PATHS = 10
