@@ -22,15 +22,19 @@ def _float_env(name: str, default: float) -> float:
         return default
 
 
-TASK_SOFT_TIME_LIMIT = 120
-TASK_TIME_LIMIT = 150
+TASK_SOFT_TIME_LIMIT = 90
+TASK_TIME_LIMIT = 110
+DEFAULT_VISIBILITY_TIMEOUT = 125
+"""Just above the hard limit: no live job is handed out twice, and a job held by a
+worker that was killed outright (no reject-on-lost possible) is handed out again
+within 125 s plus one restore interval (10 s): under 150 s."""
 MAX_MEMORY_PER_CHILD_KIB = 512 * 1024
 
 
 def make_celery(redis_url: str | None = None) -> Celery:
     url = redis_url or os.environ.get("REDIS_URL", "").strip() or DEFAULT_REDIS_URL
     app = Celery("codex_guard", broker=url)
-    visibility = _float_env("VISIBILITY_TIMEOUT", 600)
+    visibility = _float_env("VISIBILITY_TIMEOUT", DEFAULT_VISIBILITY_TIMEOUT)
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
