@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import secrets
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -142,12 +141,7 @@ class Stack:
         return requests.post(
             f"{self.url}/api/github/webhooks",
             data=body,
-            headers={
-                "X-GitHub-Event": event,
-                "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
-                "X-Hub-Signature-256": signature.sign(WEBHOOK_SECRET, body),
-                "Content-Type": "application/json",
-            },
+            headers=signature.delivery_headers(event, body, WEBHOOK_SECRET, delivery),
             timeout=10,
         )
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import uuid
 from typing import Any
 
 import redis
@@ -47,13 +46,7 @@ def headers(
     agent: str = "test",
 ) -> dict[str, str]:
     """The headers GitHub sends with a signed delivery; the benchmarks send the same."""
-    return {
-        "X-GitHub-Event": event,
-        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
-        "X-Hub-Signature-256": signature.sign(secret, body),
-        "Content-Type": "application/json",
-        "User-Agent": f"GitHub-Hookshot/{agent}",
-    }
+    return signature.delivery_headers(event, body, secret, delivery, agent)
 
 
 def post(client: FlaskClient, event: str, payload: dict[str, Any] | bytes, **kw: Any):

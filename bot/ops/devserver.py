@@ -18,7 +18,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -124,12 +123,7 @@ def replay_sample(double: Any, port: int, secret: str, webhook_path: str) -> dic
     answer = requests.post(
         f"http://127.0.0.1:{port}{webhook_path}",
         data=body,
-        headers={
-            "X-GitHub-Event": "pull_request",
-            "X-GitHub-Delivery": str(uuid.uuid4()),
-            "X-Hub-Signature-256": signature.sign(secret, body),
-            "Content-Type": "application/json",
-        },
+        headers=signature.delivery_headers("pull_request", body, secret),
         timeout=10,
     )
     say(f"sent a signed pull_request.opened delivery: HTTP {answer.status_code}")

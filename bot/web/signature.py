@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import uuid
 
 PREFIX = "sha256="
 
@@ -27,3 +28,19 @@ def verify(secrets: tuple[str, ...] | list[str], body: bytes, header: str | None
         # Check every secret so timing does not reveal which one matched.
         ok |= hmac.compare_digest(sign(secret, body).encode(), given)
     return ok
+
+
+def delivery_headers(
+    event: str, body: bytes, secret: str, delivery: str | None = None, agent: str | None = None
+) -> dict[str, str]:
+    """The headers of a signed delivery as GitHub sends them, for whatever plays GitHub:
+    the dev server's demo, the tests and the benchmarks."""
+    headers = {
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+        "X-Hub-Signature-256": sign(secret, body),
+        "Content-Type": "application/json",
+    }
+    if agent is not None:
+        headers["User-Agent"] = f"GitHub-Hookshot/{agent}"
+    return headers

@@ -44,3 +44,18 @@ def test_tampered_digest_and_non_ascii_header_are_rejected():
 def test_previous_secret_accepted_during_rotation():
     assert signature.verify(("new secret", SECRET), PAYLOAD, HEADER)
     assert not signature.verify(("new secret",), PAYLOAD, HEADER)
+
+
+def test_delivery_headers_carry_githubs_signature_and_a_fresh_guid():
+    first = signature.delivery_headers("pull_request", PAYLOAD, SECRET)
+    again = signature.delivery_headers("pull_request", PAYLOAD, SECRET, first["X-GitHub-Delivery"])
+    assert first["X-Hub-Signature-256"] == HEADER and first["X-GitHub-Event"] == "pull_request"
+    assert again["X-GitHub-Delivery"] == first["X-GitHub-Delivery"]  # a redelivery's GUID
+    assert (
+        signature.delivery_headers("ping", PAYLOAD, SECRET)["X-GitHub-Delivery"]
+        != (first["X-GitHub-Delivery"])
+    )
+    assert "User-Agent" not in first
+    assert signature.delivery_headers("ping", b"", SECRET, agent="b")["User-Agent"] == (
+        "GitHub-Hookshot/b"
+    )
