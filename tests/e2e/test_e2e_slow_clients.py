@@ -49,6 +49,9 @@ class SlowClients:
         return sock
 
     def _trickle(self) -> None:
+        """Trickle until answered; an answer is what arrived before the server closed
+        (it may come in more than one segment: headers, then the body)."""
+        received: dict[int, bytes] = {}
         while not self._stop.is_set():
             for i, sock in enumerate(self.sockets):
                 if i in self.answers:
@@ -59,13 +62,17 @@ class SlowClients:
                     data = None
                 except OSError:
                     data = b""
-                if data is not None:
-                    self.answers[i] = data
+                if data:
+                    received[i] = received.get(i, b"") + data
                     continue
-                try:
-                    sock.send(b" ")
-                except OSError:
-                    self.answers.setdefault(i, b"")
+                if data == b"":  # closed: the whole answer is in
+                    self.answers[i] = received.get(i, b"")
+                    continue
+                if i not in received:
+                    try:
+                        sock.send(b" ")
+                    except OSError:
+                        self.answers[i] = b""
             self._stop.wait(0.5)
 
     def close(self) -> None:
