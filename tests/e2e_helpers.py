@@ -319,3 +319,16 @@ def own_check_run_event(
     if action == "requested_action":
         event["requested_action"] = {"identifier": "rerun"}
     return event
+
+
+def pull_request_review_event(
+    examples: Examples, pr_payload: dict[str, Any], login: str, action: str = "submitted"
+) -> dict[str, Any]:
+    """GitHub's `pull_request_review` example, by ``login`` on the PR's head commit."""
+    event = _adjust(_first(examples, "pull_request_review", action), pr_payload)
+    event["pull_request"] = copy.deepcopy(pr_payload["pull_request"])
+    review = event["review"]
+    review["user"]["login"] = login
+    review["commit_id"] = pr_payload["pull_request"]["head"]["sha"]
+    review["state"] = "approved" if action == "submitted" else "dismissed"
+    return event

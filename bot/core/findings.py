@@ -24,7 +24,7 @@ class Outcome(StrEnum):
     PENDING = "pending"
 
 
-PRACTICE_IDS: tuple[str, ...] = ("task-thread", "done-when", "tests", "agents-md")
+PRACTICE_IDS: tuple[str, ...] = ("task-thread", "done-when", "tests", "agents-md", "scope")
 
 
 @dataclass(frozen=True)

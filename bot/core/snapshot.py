@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from bot.core.scope_evidence import ScopeEvidence
+
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
@@ -62,6 +64,8 @@ class PRSnapshot:
     """The base commit the files were read at; empty when no base is known (the CLI)."""
     issue_bodies: Mapping[int, str] = field(default_factory=dict)
     other_open_prs: Mapping[int, str] | None = None
+    scope: ScopeEvidence | None = None
+    """The diff and its reviews for the `scope` practice; None when not read (offline)."""
 
     @property
     def owner(self) -> str:

@@ -25,6 +25,8 @@ log = logging.getLogger("codex_guard.gateway")
 
 PERMISSION_ORDER = ("none", "read", "triage", "write", "maintain", "admin")
 MAX_EVIDENCE_PAGES = 10
+MAX_PULL_FILES = 3000
+"""GitHub's own cap on "list pull request files"."""
 
 
 class NotFound(Exception):
@@ -114,18 +116,37 @@ class Gateway:
                 break
         return names
 
-    def pull_files(self, repo: str, number: int, limit: int = 3000) -> list[str]:
-        paths: list[str] = []
+    def pull_files(
+        self, repo: str, number: int, limit: int = MAX_PULL_FILES
+    ) -> list[dict[str, Any]]:
+        """ "List pull request files": name, status, old name, additions and patch of each.
+
+        GitHub lists at most 3000 files; a list that long may be cut short.
+        """
+        keep = ("filename", "status", "previous_filename", "additions", "patch")
+        entries: list[dict[str, Any]] = []
         page = 1
-        while len(paths) < limit:
+        while len(entries) < limit:
             batch = self._get(
                 f"/repos/{repo}/pulls/{number}/files", {"per_page": 100, "page": page}
             )
-            paths.extend(f["filename"] for f in batch)
+            entries.extend({k: f[k] for k in keep if k in f} for f in batch)
             if len(batch) < 100:
                 break
             page += 1
-        return paths
+        return entries[:limit]
+
+    def pull_reviews(self, repo: str, number: int, max_pages: int = 10) -> list[dict[str, Any]]:
+        """Every review of the PR in submission order (the `scope` practice's approvals)."""
+        reviews: list[dict[str, Any]] = []
+        for page in range(1, max_pages + 1):
+            batch = self._get(
+                f"/repos/{repo}/pulls/{number}/reviews", {"per_page": 100, "page": page}
+            )
+            reviews.extend(batch)
+            if len(batch) < 100:
+                break
+        return reviews
 
     def pull_commit_messages(self, repo: str, number: int) -> list[str]:
         batch = self._get(f"/repos/{repo}/pulls/{number}/commits", {"per_page": 100})

@@ -11,12 +11,14 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from bot.core.config import GuardConfig
+from bot.core.config import GuardConfig, PracticeLevel
+from bot.core.scope_evidence import ScopeEvidence, changed_files_from_api, reviews_from_api
 from bot.core.snapshot import CheckEvidence, PRSnapshot
-from bot.github.gateway import Gateway
+from bot.github.gateway import MAX_PULL_FILES, Gateway
 from bot.jobs.store import Store
-from bot.practices import agents_md, task_thread
+from bot.practices import agents_md, scope, task_thread
 from bot.practices.detection import needs_commit_messages
+from bot.practices.scope.approvals import APPROVER_PERMISSIONS
 
 BLOB_CACHE_SECONDS = 7 * 24 * 3600
 TREE_CACHE_SECONDS = 24 * 3600
@@ -59,17 +61,41 @@ def _tree(gw: Gateway, store: Store, repo: str, sha: str) -> dict[str, str]:
 
 def _changed_files(
     gw: Gateway, store: Store, repo: str, number: int, head: str, base: str
-) -> tuple[str, ...]:
-    """The PR's files are fixed by its head and base SHAs: read once per pair."""
-    key = f"files:{repo}#{number}:{head}:{base}"
+) -> list[dict[str, Any]]:
+    """The PR's file entries (names, status, patches) are fixed by its head and base SHAs:
+    read once per pair."""
+    key = f"pull-files:{repo}#{number}:{head}:{base}"
     cached = store.cached(key) if base else None
     if cached is not None:
-        return tuple(json.loads(cached))
+        return list(json.loads(cached))
     files = gw.pull_files(repo, number)
     encoded = json.dumps(files, separators=(",", ":"))
     if base and len(encoded) <= MAX_CACHED_BYTES:
         store.cache(key, encoded, TREE_CACHE_SECONDS)
-    return tuple(files)
+    return files
+
+
+def _scope_evidence(
+    gw: Gateway, repo: str, base: PRSnapshot, entries: list[dict[str, Any]], config: GuardConfig
+) -> ScopeEvidence:
+    """The diff, and only when a person's approval is needed, its reviews and the
+    permissions of the reviewers who could give it (most recent first, until one can)."""
+    evidence = ScopeEvidence(
+        author=base.author,
+        head_sha=base.head_sha,
+        files=changed_files_from_api(entries),
+        files_complete=len(entries) < MAX_PULL_FILES,
+    )
+    scope_config = config.practices.scope
+    if scope_config.level is PracticeLevel.OFF or not scope.needs_reviews(evidence, scope_config):
+        return evidence
+    evidence = replace(evidence, reviews=reviews_from_api(gw.pull_reviews(repo, base.number)))
+    permissions: dict[str, str | None] = {}
+    for login in scope.reviewers_needing_permission(evidence):
+        permissions[login.lower()] = gw.permission(repo, login)
+        if permissions[login.lower()] in APPROVER_PERMISSIONS:
+            break
+    return replace(evidence, permissions=permissions)
 
 
 def build_snapshot(
@@ -136,7 +162,8 @@ def _complete(
     """``base`` with the files, issues and other PRs the practices read."""
     number = base.number
     head_tree = _tree(gw, store, repo, base.head_sha)
-    changed = _changed_files(gw, store, repo, number, base.head_sha, pr.get("base_sha") or "")
+    entries = _changed_files(gw, store, repo, number, base.head_sha, pr.get("base_sha") or "")
+    changed = tuple(str(e.get("filename") or "") for e in entries)
     chain = agents_md.chain_paths(head_tree.keys(), changed, config)
     head_files = _texts(gw, store, repo, head_tree, chain)
     build_files = agents_md.referenced_build_files(head_files.values(), head_tree.keys())
@@ -176,4 +203,5 @@ def _complete(
         base_files=base_files,
         issue_bodies=issues,
         other_open_prs=others,
+        scope=_scope_evidence(gw, repo, base, entries, config),
     )

@@ -17,6 +17,7 @@ import json
 import sys
 import unicodedata
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -130,6 +131,12 @@ def register_check(subparsers: Subparsers) -> None:
         "--label", action="append", default=[], metavar="LABEL", help="a PR label (repeatable)"
     )
     parser.add_argument("--repo", default=".", metavar="DIR", help="the checkout (default: .)")
+    parser.add_argument(
+        "--base",
+        metavar="REF",
+        help="the PR's base (a branch or SHA): `scope` reads `git diff REF...HEAD`; "
+        "without it `scope` is skipped",
+    )
     parser.add_argument("--config", metavar="FILE", help=f"config (default: DIR/{CONFIG_PATH})")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.set_defaults(handler=run_check)
@@ -152,6 +159,13 @@ def run_check(args: argparse.Namespace) -> int:
         changed_files=None,
         config=config,
     )
+    if args.base is not None:
+        from bot.ops.local_diff import DiffError, scope_from_checkout
+
+        try:
+            snapshot = replace(snapshot, scope=scope_from_checkout(directory, args.base))
+        except DiffError as exc:
+            raise UsageError(str(exc)) from None
     evaluation = scrub.for_snapshot(snapshot).evaluation(evaluate(snapshot, config))
     if args.format == "json":
         emit_json(evaluation.as_json())

@@ -37,11 +37,12 @@ PRACTICE_MODULES: Mapping[str, str] = {
     "done-when": "bot.practices.done_when",
     "tests": "bot.practices.passing_tests",
     "agents-md": "bot.practices.agents_md",
+    "scope": "bot.practices.scope",
 }
 """Where each practice's ``evaluate`` lives; imported lazily so one broken
 module costs one practice, not the whole evaluation."""
 
-NEVER_DOWNGRADED_RULES: frozenset[str] = frozenset({"agents-md/secret"})
+NEVER_DOWNGRADED_RULES: frozenset[str] = frozenset({"agents-md/secret", "scope/credential"})
 """Rules whose errors stay errors under ``level: warning`` and survive a
 human override: a committed secret is never a matter of team taste."""
 

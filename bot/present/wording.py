@@ -14,6 +14,7 @@ PRACTICE_NAMES: dict[str, str] = {
     "done-when": "Done when",
     "tests": "Passing tests",
     "agents-md": "AGENTS.md",
+    "scope": "Scope",
 }
 
 STATUS_EMOJI: dict[Outcome, str] = {

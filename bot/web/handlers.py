@@ -49,6 +49,16 @@ def repo_name(payload: Payload) -> str:
     "converted_to_draft",
 )
 def on_pull_request(payload: Payload, ctx: RouteContext) -> list[Job]:
+    return _evaluate_pull(payload, f"pull_request.{payload.get('action')}")
+
+
+@router.register("pull_request_review", "submitted", "dismissed")
+def on_pull_request_review(payload: Payload, ctx: RouteContext) -> list[Job]:
+    """An approval can unblock the `scope` practice, and a dismissal take that back."""
+    return _evaluate_pull(payload, f"pull_request_review.{payload.get('action')}")
+
+
+def _evaluate_pull(payload: Payload, reason: str) -> list[Job]:
     pr = pr_summary(need(payload, "pull_request", kind=dict))
     return [
         Job(
@@ -58,7 +68,7 @@ def on_pull_request(payload: Payload, ctx: RouteContext) -> list[Job]:
                 "repo": repo_name(payload),
                 "number": pr["number"],
                 "head_sha": pr["head_sha"],
-                "reason": f"pull_request.{payload.get('action')}",
+                "reason": reason,
                 "pull_request": pr,
             },
         )

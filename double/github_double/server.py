@@ -42,6 +42,7 @@ _WORLD_API = (
     "pull",
     "add_issue",
     "add_comment",
+    "add_review",
     "comments",
     "add_check_run",
     "check_runs",

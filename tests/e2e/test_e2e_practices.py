@@ -55,7 +55,7 @@ def test_all_good_codex_pr_passes_without_a_comment(stack: Stack, seed: Seeder):
     repo, number, _sha = ids(payload)
     run = deliver_and_wait(stack, payload)
     assert run.conclusion == "success", (run.output, stack.logs()[-3000:])
-    assert run.output["title"] == "All 4 practices pass"
+    assert run.output["title"] == "All 5 practices pass"
     assert "Codex task link task_e_" in run.output["summary"]
     assert guard_comments(stack.double, repo, number) == []
 
@@ -82,7 +82,7 @@ def test_no_task_link_fails_task_thread(stack: Stack, seed: Seeder):
     repo, number, _ = ids(payload)
     run = deliver_and_wait(stack, payload)
     assert run.conclusion == "failure"
-    assert run.output["title"] == "3 of 4 practices pass — task-thread fails"
+    assert run.output["title"] == "4 of 5 practices pass — task-thread fails"
     assert "`task-thread/missing`" in run.output["text"]
     assert "matched: head branch `codex/fix-export`" in run.output["summary"]
     [comment] = guard_comments(stack.double, repo, number)
@@ -107,7 +107,7 @@ def test_missing_done_when_fails(stack: Stack, seed: Seeder):
     repo, number, _ = ids(payload)
     run = deliver_and_wait(stack, payload)
     assert run.conclusion == "failure"
-    assert run.output["title"] == "3 of 4 practices pass — done-when fails"
+    assert run.output["title"] == "4 of 5 practices pass — done-when fails"
     assert "`done-when/missing`" in run.output["text"]
     [comment] = guard_comments(stack.double, repo, number)
     assert "**Done when**" in comment.body
@@ -123,7 +123,7 @@ def test_failing_ci_and_failed_testing_note_fail_tests(stack: Stack, seed: Seede
     repo, number, sha = ids(payload)
     run = deliver_and_wait(stack, payload)
     assert run.conclusion == "failure"
-    assert run.output["title"] == "3 of 4 practices pass — tests fails"
+    assert run.output["title"] == "4 of 5 practices pass — tests fails"
     text = run.output["text"]
     lint = next(r for r in stack.double.check_runs(repo, head_sha=sha) if r.name == "lint")
     assert "`tests/ci-failed`" in text and "CI check lint completed with failure" in text
@@ -153,15 +153,20 @@ def test_agents_md_secret_and_stale_path(stack: Stack, seed: Seeder):
     repo, number, _sha = ids(payload)
     run = deliver_and_wait(stack, payload)
     assert run.conclusion == "failure"
-    assert run.output["title"] == "3 of 4 practices pass — agents-md fails"
+    # The token is in the diff too: `scope` fails on it as well, masked the same way.
+    assert run.output["title"] == "3 of 5 practices pass — agents-md, scope fail"
+    assert "scope/credential" in run.output["text"] and secret not in run.output["text"]
     assert "| 2 errors: a secret, a stale path — 1 file in the chain" in run.output["summary"]
     by_line = {(a["path"], a["start_line"]): a for a in run.annotations}
     stale = by_line[("AGENTS.md", 5)]
     assert stale["annotation_level"] == "failure"
     assert "docs/runbook.md" in stale["message"]
-    leak = by_line[("AGENTS.md", 11)]
-    assert leak["annotation_level"] == "failure" and leak["title"].endswith("agents-md/secret")
-    assert "ghp_…" in leak["message"]
+    leaks = [a for a in run.annotations if (a["path"], a["start_line"]) == ("AGENTS.md", 11)]
+    assert sorted(a["title"].rsplit(" ", 1)[-1] for a in leaks) == [
+        "agents-md/secret",
+        "scope/credential",
+    ]
+    assert all(a["annotation_level"] == "failure" and "ghp_…" in a["message"] for a in leaks)
     [comment] = guard_comments(stack.double, repo, number)
     assert "agents-md/secret" in comment.body
     # The secret itself is echoed nowhere: output, annotations, comment, logs.
@@ -232,7 +237,8 @@ def test_config_on_the_pr_head_is_ignored(stack: Stack, seed: Seeder):
     )
     run = deliver_and_wait(stack, payload)
     assert run.conclusion == "failure"
-    assert "done-when fails" in run.output["title"]
+    # The config itself is a protected path: changing it needs a person (scope).
+    assert run.output["title"].endswith("done-when, scope fail")
     assert "turned off in config" not in run.output["summary"]
 
 
@@ -592,7 +598,7 @@ def test_stale_path_the_pr_did_not_introduce_only_warns(stack: Stack, seed: Seed
     payload = seed.open(base_files={"AGENTS.md": agents})
     run = deliver_and_wait(stack, payload)
     assert run.conclusion == "success", run.output
-    assert run.output["title"] == "All 4 practices pass — agents-md with warnings"
+    assert run.output["title"] == "All 5 practices pass — agents-md with warnings"
     [note] = [a for a in run.annotations if "docs/runbook.md" in a["message"]]
     assert note["annotation_level"] == "warning"
     assert "already so before this PR" in note["message"]

@@ -62,7 +62,7 @@ def test_evaluation_is_audited_and_measured(stack: Stack, prs):
     [record] = wait_for(audited, 40, "the audit record")
     assert record["head_sha"] == sha and record["pr"] == payload["pull_request"]["number"]
     assert record["person"] == payload["pull_request"]["user"]["login"]
-    assert set(record["outcomes"]) == {"task-thread", "done-when", "tests", "agents-md"}
+    assert set(record["outcomes"]) == {"task-thread", "done-when", "tests", "agents-md", "scope"}
     metrics = requests.get(f"{stack.url}/metrics", headers=METRICS_AUTH, timeout=5).text
     assert 'codex_guard_evaluations_total{conclusion="success"}' in metrics
     assert "codex_guard_github_api_calls_total{" in metrics

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bot.practices.scope.evidence import (
+from bot.core.scope_evidence import (
     ScopeEvidence,
     changed_files_from_api,
     review_from_api,

@@ -35,6 +35,8 @@ import pytest
 import yaml
 
 from bot.core.config import GuardConfig
+from bot.core.diff_patch import git_diff_entries
+from bot.core.scope_evidence import Review, ScopeEvidence, changed_files_from_api
 from bot.core.snapshot import CheckEvidence, PRSnapshot
 from bot.practices.evaluation import INTERNAL_ERROR_RULE, PRACTICE_MODULES, Evaluation, evaluate
 
@@ -58,7 +60,9 @@ _MARKER = re.compile(r"^<!--\s*example:\s*(?P<spec>.*?)\s*-->\s*$")
 _TREE = re.compile(r"^<!--\s*example-tree\s*-->\s*$")
 _FILE = re.compile(r"^<!--\s*example-file:\s*(?P<path>\S+)\s*-->\s*$")
 _FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})[^`]*$")
-_RULE_LITERAL = re.compile(r"""["']((?:task-thread|done-when|tests|agents-md)/[a-z][a-z-]*)["']""")
+_RULE_LITERAL = re.compile(
+    r"""["']((?:task-thread|done-when|tests|agents-md|scope)/[a-z][a-z-]*)["']"""
+)
 
 
 @dataclass(frozen=True)
@@ -154,8 +158,22 @@ def repo_files(doc: DocExamples, example: Example) -> dict[str, str]:
     return files
 
 
+def scope_of(example: Example, author: str, head_sha: str) -> ScopeEvidence | None:
+    if example.practice != "scope":
+        return None
+    approver = example.options.get("approved-by")
+    reviews = (Review(approver, "APPROVED", head_sha),) if approver else ()
+    return ScopeEvidence(
+        author=author,
+        head_sha=head_sha,
+        files=changed_files_from_api(git_diff_entries(example.text)),
+        reviews=reviews,
+        permissions={approver: "write"} if approver else {},
+    )
+
+
 def body_of(doc: DocExamples, example: Example) -> str:
-    if example.practice != "agents-md":
+    if example.practice not in ("agents-md", "scope"):
         return example.text
     return "Docs example.\n\nCloses #7\n"
 
@@ -178,6 +196,7 @@ def snapshot_for(doc: DocExamples, example: Example) -> PRSnapshot:
         head_tree=frozenset(files),
         head_files={p: t for p, t in files.items() if t},
         other_open_prs={int(shared): body} if shared else None,
+        scope=scope_of(example, "dana", "a" * 40),
     )
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from bot.core.config import GuardConfig, load_config
 from bot.core.findings import PRACTICE_IDS, Finding, Level, Outcome, PracticeResult
+from bot.core.scope_evidence import ScopeEvidence, changed_files_from_api
 from bot.core.snapshot import CheckEvidence, PRSnapshot
 from bot.practices.evaluation import (
     INTERNAL_ERROR_RULE,
@@ -264,6 +265,14 @@ def real_snapshot(body: str, checks: tuple[CheckEvidence, ...] | None) -> PRSnap
         head_files={"AGENTS.md": AGENTS_MD},
         base_files={"AGENTS.md": AGENTS_MD},
         other_open_prs={},
+        # What the gateway reads for `scope`: one ordinary file, its added line scanned.
+        scope=ScopeEvidence(
+            author="alice",
+            head_sha="a" * 40,
+            files=changed_files_from_api(
+                [{"filename": "widgets/fetch.py", "additions": 1, "patch": "@@ -1 +1 @@\n-x\n+y\n"}]
+            ),
+        ),
     )
 
 
@@ -274,7 +283,7 @@ def _require_practices() -> None:
     # A plain import: a missing or broken practice module must fail, never skip silently.
     import importlib
 
-    for module in ("task_thread", "done_when", "passing_tests", "agents_md"):
+    for module in ("task_thread", "done_when", "passing_tests", "agents_md", "scope.practice"):
         importlib.import_module(f"bot.practices.{module}")
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.config.scope import ScopeConfig
 from bot.core.findings import Outcome
+from bot.core.scope_evidence import review_from_api
 from bot.practices.scope.approvals import approvers, latest_decisions, reviewers_needing_permission
-from bot.practices.scope.config import ScopeConfig
-from bot.practices.scope.evidence import review_from_api
 from bot.practices.scope.practice import RULE_PROTECTED, evaluate_scope, needs_reviews
 from tests.practices.scope_payloads import (
     AUTHOR,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.config.scope import ScopeConfig
 from bot.core.findings import Level, Outcome
-from bot.practices.scope.config import ScopeConfig
 from bot.practices.scope.credentials import scan_line, scan_text
 from bot.practices.scope.practice import (
     RULE_CREDENTIAL,

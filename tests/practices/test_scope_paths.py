@@ -6,11 +6,11 @@ import pytest
 from pydantic import ValidationError
 
 from bot.core.config import PracticeLevel
+from bot.core.config.scope import ScopeConfig
+from bot.core.diff_patch import AddedLine, added_lines
 from bot.core.findings import Outcome
+from bot.core.scope_evidence import changed_file_from_api
 from bot.practices.scope import evaluate, needs_reviews
-from bot.practices.scope.config import ScopeConfig
-from bot.practices.scope.evidence import changed_file_from_api
-from bot.practices.scope.patch import AddedLine, added_lines
 from bot.practices.scope.paths import is_protected, protected_changes
 from bot.practices.scope.practice import (
     RULE_OUTSIDE,

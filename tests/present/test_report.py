@@ -84,11 +84,11 @@ def mentions(markdown: str) -> list[str]:
 
 def test_title_names_the_failing_practice() -> None:
     ev = run({"done-when": fail("done-when", finding())})
-    assert check_run_output(ev, snapshot()).title == "3 of 4 practices pass — done-when fails"
+    assert check_run_output(ev, snapshot()).title == "4 of 5 practices pass — done-when fails"
 
 
 def test_title_for_all_passing_and_not_codex() -> None:
-    assert check_run_output(run(), snapshot()).title == "All 4 practices pass"
+    assert check_run_output(run(), snapshot()).title == "All 5 practices pass"
     human = snapshot(body="typo", labels=(), head_ref="fix")
     assert check_run_output(run(snap=human), human).title == "Not a Codex PR — passing"
 
@@ -239,7 +239,7 @@ def test_failing_comment_lists_failures_and_fixes() -> None:
     problem = finding("No Done-when section", fix="Add a `## Done when` section")
     body = comment_body(run({"done-when": fail("done-when", problem)}), snapshot())
     assert body.startswith(COMMENT_MARKER + "\n")
-    assert "1 of 4 practices fail" in body
+    assert "1 of 5 practices fail" in body
     assert "Done when" in body and "No Done-when section" in body
     assert "Add a `## Done when` section" in body
     assert "/codex-guard skip" in body

@@ -1,9 +1,10 @@
 """Practice `scope`: protected paths need a person's approval; no credentials in the diff.
 
 The engine imports this package and calls ``evaluate``; the parts live in small
-modules (`paths`, `approvals`, `credentials`, `evidence`, `patch`, `config`).
-Attributes load lazily so that `bot.core.config` can import `ScopeConfig` from
-`bot.practices.scope.config` without pulling detect-secrets into every process.
+modules (`paths`, `approvals`, `credentials`, `practice`); its vocabulary (the evidence,
+the diff's added lines, the config model) is in `bot.core` so the snapshot and config
+can carry it. Attributes load lazily so that importing the package does not pull
+detect-secrets into every process.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ _EXPORTS = {
     "credentials_found": "practice",
     "PRACTICE_ID": "practice",
     "UNSKIPPABLE_RULES": "practice",
-    "ScopeConfig": "config",
-    "ScopeEvidence": "evidence",
-    "ChangedFile": "evidence",
-    "Review": "evidence",
+    "ScopeConfig": "bot.core.config.scope",
+    "ScopeEvidence": "bot.core.scope_evidence",
+    "ChangedFile": "bot.core.scope_evidence",
+    "Review": "bot.core.scope_evidence",
     "reviewers_needing_permission": "approvals",
 }
 
@@ -33,4 +34,4 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{module}"), name)
+    return getattr(import_module(module if "." in module else f"{__name__}.{module}"), name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.practices.scope.evidence import Review, ScopeEvidence
+from bot.core.scope_evidence import Review, ScopeEvidence
 
 APPROVER_PERMISSIONS = frozenset({"write", "maintain", "admin"})
 """What "get repository permissions for a user" returns for people who can push

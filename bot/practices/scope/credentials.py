@@ -30,7 +30,7 @@ from detect_secrets.plugins.keyword import QUOTES_REQUIRED_DENYLIST_REGEX_TO_GRO
 from detect_secrets.plugins.keyword import REGEX_BY_FILETYPE, KeywordDetector
 from detect_secrets.util.filetype import determine_file_type
 
-from bot.practices.scope.evidence import ChangedFile
+from bot.core.scope_evidence import ChangedFile
 
 MASK_CHARS = 4
 WINDOW = 1024

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from pathspec import GitIgnoreSpec
 
-from bot.practices.scope.evidence import ChangedFile
+from bot.core.scope_evidence import ChangedFile
 
 DEFAULT_PROTECTED_PATHS: tuple[str, ...] = (
     # What runs with the repository's secrets and tokens, and who must review what.

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.core.config.scope import ScopeConfig
 from bot.core.findings import Finding, Level, Outcome, PracticeResult, outcome_from_findings
 from bot.core.sanitize import code_untrusted
+from bot.core.scope_evidence import ScopeEvidence
 from bot.practices.scope.approvals import Approval, judge
-from bot.practices.scope.config import ScopeConfig
 from bot.practices.scope.credentials import Credential, scan_files
-from bot.practices.scope.evidence import ScopeEvidence
 from bot.practices.scope.paths import is_allowed, is_protected, outside_allowed, protected_changes
 
 PRACTICE_ID = "scope"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from github_double.endpoints.base import (
     Ctx,
     Reply,
@@ -130,8 +132,54 @@ def pull_commits(ctx: Ctx) -> Reply:
 @route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews")
 def list_reviews(ctx: Ctx) -> Reply:
     r, pull = ctx.repo(), _pull(ctx)
-    reviews = ctx.world.reviews.get((r.full_name.lower(), pull.number), [])
-    return Reply(200, ctx.paginate(list(reviews)))
+    stored = ctx.world.reviews.get((r.full_name.lower(), pull.number), [])
+    reviews = [
+        _review(
+            ctx,
+            r,
+            pull,
+            ctx.world.user(rev["_author"]),
+            rev["state"],
+            rev["commit_id"],
+            ident=rev["id"],
+        )
+        if "_author" in rev
+        else rev
+        for rev in stored
+    ]
+    return Reply(200, ctx.paginate(reviews))
+
+
+def _review(
+    ctx: Ctx,
+    r: Repo,
+    pull: Pull,
+    author: Any,
+    state: str,
+    commit_id: str,
+    body: str = "",
+    ident: int | None = None,
+) -> dict[str, Any]:
+    review = ctx.render._skel("pull-request-review")
+    ident = ident or ctx.world.new_id()
+    html = f"{ctx.render.web}/{r.full_name}/pull/{pull.number}"
+    review.update(
+        id=ident,
+        node_id=f"PRR_{ident}",
+        user=ctx.render.user(author),
+        body=body,
+        state=state,
+        commit_id=commit_id,
+        html_url=f"{html}#pullrequestreview-{ident}",
+        pull_request_url=f"{ctx.api_base}/repos/{r.full_name}/pulls/{pull.number}",
+        submitted_at=iso(),
+        author_association="NONE",
+    )
+    review["_links"] = {
+        "html": {"href": review["html_url"]},
+        "pull_request": {"href": review["pull_request_url"]},
+    }
+    return review
 
 
 @route("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews")
@@ -145,25 +193,8 @@ def create_review(ctx: Ctx) -> Reply:
         "REQUEST_CHANGES": "CHANGES_REQUESTED",
         "COMMENT": "COMMENTED",
     }.get(event, "PENDING")
-    review = ctx.render._skel("pull-request-review")
-    ident = ctx.world.new_id()
-    html = f"{ctx.render.web}/{r.full_name}/pull/{pull.number}"
-    review.update(
-        id=ident,
-        node_id=f"PRR_{ident}",
-        user=ctx.render.user(ctx.world.bot),
-        body=ctx.arg("body") or "",
-        state=state,
-        commit_id=ctx.arg("commit_id") or pull.head_sha,
-        html_url=f"{html}#pullrequestreview-{ident}",
-        pull_request_url=f"{ctx.api_base}/repos/{r.full_name}/pulls/{pull.number}",
-        submitted_at=iso(),
-        author_association="NONE",
-    )
-    review["_links"] = {
-        "html": {"href": review["html_url"]},
-        "pull_request": {"href": review["pull_request_url"]},
-    }
+    commit = ctx.arg("commit_id") or pull.head_sha
+    review = _review(ctx, r, pull, ctx.world.bot, state, commit, ctx.arg("body") or "")
     ctx.world.reviews.setdefault((r.full_name.lower(), pull.number), []).append(review)
     return Reply(200, review)
 

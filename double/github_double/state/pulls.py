@@ -89,6 +89,30 @@ class Pulls(GitData):
             r.issues[issue.number] = issue
             return issue
 
+    def add_review(
+        self,
+        repo: str,
+        number: int,
+        user: str,
+        state: str = "APPROVED",
+        commit_id: str | None = None,
+        kind: str = "User",
+    ) -> None:
+        """A review by ``user`` (``APPROVED``, ``CHANGES_REQUESTED``, ``COMMENTED``,
+        ``DISMISSED``) on ``commit_id``, the PR's head unless given; rendered when listed."""
+        with self.lock:
+            r = self.repo(repo)
+            pull = r.pulls[number]
+            self.user(user, kind)
+            self.reviews.setdefault((r.full_name.lower(), number), []).append(
+                {
+                    "_author": user,
+                    "id": self.new_id(),
+                    "state": state,
+                    "commit_id": commit_id or pull.head_sha,
+                }
+            )
+
     def add_comment(
         self,
         repo: str,

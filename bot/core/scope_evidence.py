@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from bot.practices.scope.patch import AddedLine, added_lines
+from bot.core.diff_patch import AddedLine, added_lines
 
 MAX_ADDED_LINES = 50_000
 MAX_PATCH_CHARS = 4_000_000

@@ -1,28 +1,22 @@
 """`practices.scope` in `.github/codex-guard.yml`, modelled like the other practices.
 
-Meant to be plugged into `bot.core.config.PracticesConfig` as ``scope: ScopeConfig``;
-patterns are checked here so a bad one is a config error naming the key, not a
-crash at evaluation time.
+Plugged into `bot.core.config.PracticesConfig` as ``scope``; patterns are checked
+here so a bad one is a config error naming the key, not a crash at evaluation time.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from bot.core.config import Level, PracticeLevel
+from bot.core.config.base import Level, PracticeLevel, _Model
 
 MAX_PATTERNS = 200
 MAX_PATTERN_CHARS = 300
 
 
-class _Model(BaseModel):
-    # The same settings as `bot.core.config`'s models: unknown keys are errors, values frozen.
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
-
-
 def _checked(patterns: list[str]) -> list[str]:
     # Imported here so `bot.core.config` users who never read scope do not pay for pathspec.
-    from bot.practices.scope.paths import compile_patterns
+    from pathspec import GitIgnoreSpec
 
     if len(patterns) > MAX_PATTERNS:
         raise ValueError(f"at most {MAX_PATTERNS} patterns")
@@ -31,7 +25,7 @@ def _checked(patterns: list[str]) -> list[str]:
             raise ValueError("a pattern cannot be empty")
         if len(pattern) > MAX_PATTERN_CHARS:
             raise ValueError(f"a pattern is at most {MAX_PATTERN_CHARS} characters")
-    compile_patterns(patterns)  # raises ValueError on a pattern pathspec cannot read
+    GitIgnoreSpec.from_lines(patterns)  # raises ValueError on a pattern pathspec cannot read
     return patterns
 
 

@@ -1,4 +1,4 @@
-"""Team configuration: `.github/codex-guard.yml`, merged over org defaults.
+"""The config models and their loading: merged over org defaults, validated whole.
 
 The pydantic models are the single definition of every key; the JSON Schema
 users' editors validate against is generated from them (`codex-guard schema`).
@@ -8,39 +8,21 @@ Unknown keys are errors, so a typo never silently turns a rule off.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import re2
 import yaml
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
     field_validator,
 )
 
+from bot.core.config.base import Level, PracticeLevel, _Model
+from bot.core.config.scope import ScopeConfig
+
 CONFIG_PATH = ".github/codex-guard.yml"
-
-
-class PracticeLevel(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
-    OFF = "off"
-
-
-def _yaml_off(value: Any) -> Any:
-    """YAML 1.1 reads a bare `off` as false; a level of false means off."""
-    return "off" if value is False else value
-
-
-Level = Annotated[PracticeLevel, BeforeValidator(_yaml_off)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
 def compile_linear(pattern: str) -> re2._Regexp:
@@ -159,6 +141,7 @@ class PracticesConfig(_Model):
     done_when: DoneWhenConfig = Field(DoneWhenConfig(), alias="done-when")
     tests: TestsConfig = TestsConfig()
     agents_md: AgentsMdConfig = Field(AgentsMdConfig(), alias="agents-md")
+    scope: ScopeConfig = ScopeConfig()
 
     def level_of(self, practice_id: str) -> PracticeLevel:
         return {
@@ -166,6 +149,7 @@ class PracticesConfig(_Model):
             "done-when": self.done_when.level,
             "tests": self.tests.level,
             "agents-md": self.agents_md.level,
+            "scope": self.scope.level,
         }[practice_id]
 
 
