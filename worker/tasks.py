@@ -8,6 +8,7 @@ installation) end the job with one log line.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import Any
@@ -24,6 +25,7 @@ from bot.github.tokens import InstallationGone
 from bot.jobs import pipeline
 from bot.jobs.coalesce import Coalescer
 from bot.runtime.logs import log_context
+from bot.runtime.settings import window_from_env
 from worker.celery_app import celery_app
 
 log = logging.getLogger("codex_guard.worker")
@@ -180,6 +182,15 @@ def _evaluate_sha(task: GuardTask, svc: pipeline.Services, kwargs: dict[str, Any
     )
 
 
+@functools.cache
+def _window() -> float:
+    """The receiver's ``COALESCE_SECONDS``: a take holds off offers for that long."""
+    try:
+        return window_from_env()
+    except ValueError:  # the web process refuses to start with it; keep the default here
+        return 1.0
+
+
 _EVALUATIONS = {"codex_guard.evaluate": _evaluate_pull, "codex_guard.evaluate_sha": _evaluate_sha}
 
 
@@ -199,7 +210,7 @@ def _run_evaluation(task: GuardTask, kwargs: dict[str, Any]) -> Any:
     def run(svc: pipeline.Services) -> Any:
         name, job = task.name, kwargs
         if isinstance(key, str) and task.request.retries == 0:
-            state, fresh = Coalescer(svc.redis).take_entry(key, task.request.id)
+            state, fresh = Coalescer(svc.redis, _window()).take_entry(key, task.request.id)
             if state is None or state.get("task") not in _EVALUATIONS:
                 log.info("coalesced: a newer job evaluates %s, or one already did", key)
                 return None

@@ -1,12 +1,14 @@
-"""Coalescing bursts of events for one key (a PR) into one evaluation.
+"""Coalescing bursts of events for one key (a PR) into few evaluations.
 
 GitHub sends bursts for one PR: an edit, two labels, several
 ``check_suite.completed`` within a second or two. Each would queue an
-evaluation of the same PR. The receiver ``offer``s each event's state instead;
-only the first offer in a window asks the caller to queue a job (with
-``countdown=window``), and later offers just replace the stored state when they
-are newer. The job ``take``s the newest state when it runs, so one evaluation
-covers the whole burst.
+evaluation of the same PR. The receiver ``offer``s each event's state instead.
+Debouncing is leading-edge: an offer for a key nobody evaluated in the last
+``window`` seconds queues a job that runs at once, so a lone event waits for
+nothing; an offer inside the window (of the last queued or taken job) queues
+one job that runs after the window, and later offers only replace the stored
+state when they are newer. The job ``take``s the newest state when it runs, so
+a burst costs one evaluation at its start and about one per window after.
 
 Safety: the pending mark carries a TTL, so a job that is lost (a worker host
 dies, the enqueue after a ``True`` fails and ``release`` was not called) can
@@ -58,11 +60,13 @@ def key_for(job: Job) -> tuple[str, str] | None:
 
 
 # The offer, as a Lua function shared with the receiver's one-round-trip delivery script
-# (``bot.jobs.queue``). sk/pk: state and pending keys; st: state json; at: updated_at; token:
-# the pending mark's value (the queued job's id, or '1'). Returns true when the caller
-# must queue a job (no job pending for the key).
+# (``bot.jobs.queue``). sk/pk/rk: state, pending and recent keys; st: state json; at:
+# updated_at; token: the pending mark's value (the queued job's id, or '1'); window_ms: the
+# debounce window. Returns 0 when a job is already pending (the state rides along), 1 when
+# the caller must queue a job to run now (nothing evaluated the key within the window: the
+# leading edge), 2 when it must queue one to run after the window.
 OFFER_FUNCTION = """
-local function offer(sk, pk, st, at, state_ttl, pending_ttl, token)
+local function offer(sk, pk, rk, st, at, state_ttl, pending_ttl, token, window_ms)
   local cur = redis.call('GET', sk)
   local replace = true
   if cur then
@@ -78,27 +82,29 @@ local function offer(sk, pk, st, at, state_ttl, pending_ttl, token)
     redis.call('EXPIRE', sk, state_ttl)
   end
   if redis.call('SET', pk, token, 'NX', 'EX', pending_ttl) then
-    return true
+    if redis.call('SET', rk, '1', 'NX', 'PX', window_ms) then
+      return 1
+    end
+    return 2
   end
-  return false
+  return 0
 end
 """
 
-# KEYS[1] state key, KEYS[2] pending key; ARGV: state json, updated_at, state ttl,
-# pending ttl, token. Returns 1 when the caller must queue a job (no job pending), else 0.
+# KEYS[1] state key, KEYS[2] pending key, KEYS[3] recent key; ARGV: state json, updated_at,
+# state ttl, pending ttl, token, window in ms. Returns what ``offer`` returns.
 _OFFER = (
     OFFER_FUNCTION
     + """
-if offer(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]) then
-  return 1
-end
-return 0
+return offer(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 """
 )
 
-# KEYS[1] state key, KEYS[2] pending key, KEYS[3] taken key; ARGV[1] the job's token ('' for
-# none), ARGV[2] the taken key's ttl. Returns {state json, 1 if no job took this state
-# before else 0}, or false when this job has nothing to do:
+# KEYS[1] state key, KEYS[2] pending key, KEYS[3] taken key, KEYS[4] recent key; ARGV[1] the
+# job's token ('' for none), ARGV[2] the taken key's ttl, ARGV[3] the window in ms (a take
+# starts an evaluation: offers within the window after it wait for the window's end).
+# Returns {state json, 1 if no job took this state before else 0}, or false when this job
+# has nothing to do:
 # - another job is pending for the key (a newer offer queued it; it will take the state);
 # - the pending mark is gone, the state was taken by an earlier job and nothing changed
 #   since (this job's work is done), unless this job is that taker (a redelivery).
@@ -118,6 +124,7 @@ if token ~= '' then
   end
   redis.call('SET', KEYS[3], token, 'EX', ARGV[2])
 end
+if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[4], '1', 'PX', ARGV[3]) end
 local fresh = 0
 if data['dirty'] == 1 then
   fresh = 1
@@ -150,8 +157,18 @@ class Coalescer:
 
     @staticmethod
     def keys(key: str) -> list[str]:
-        """[state key, pending key, taken key] for a coalescing key."""
-        return [f"{_PREFIX}{key}:state", f"{_PREFIX}{key}:pending", f"{_PREFIX}{key}:taken"]
+        """[state, pending, taken, recent] keys for a coalescing key."""
+        return [f"{_PREFIX}{key}:{part}" for part in ("state", "pending", "taken", "recent")]
+
+    @staticmethod
+    def offer_keys(key: str) -> list[str]:
+        """The keys an offer touches: [state, pending, recent]."""
+        state, pending, _, recent = Coalescer.keys(key)
+        return [state, pending, recent]
+
+    @property
+    def window_ms(self) -> int:
+        return max(1, round(self.window * 1000))
 
     def offer(
         self, key: str, state: dict[str, Any], updated_at: str, token: str | None = None
@@ -161,17 +178,27 @@ class Coalescer:
         ``updated_at`` compares as a string (GitHub's ISO 8601 UTC timestamps sort
         correctly); an equal one replaces the stored state (the later arrival wins).
         """
-        result = self._offer(
-            keys=self.keys(key)[:2],
-            args=[
-                json.dumps(state, separators=(",", ":"), sort_keys=True),
-                updated_at or "",
-                self.state_ttl,
-                self.pending_ttl,
-                token or "1",
-            ],
+        return self.offer_delay(key, state, updated_at, token) is not None
+
+    def offer_delay(
+        self, key: str, state: dict[str, Any], updated_at: str, token: str | None = None
+    ) -> float | None:
+        """``offer``, saying when the job to queue should run: None (none to queue), 0.0 (now:
+        the leading edge) or the window (an evaluation of the key started within it)."""
+        result = int(
+            self._offer(
+                keys=self.offer_keys(key),
+                args=[
+                    json.dumps(state, separators=(",", ":"), sort_keys=True),
+                    updated_at or "",
+                    self.state_ttl,
+                    self.pending_ttl,
+                    token or "1",
+                    self.window_ms,
+                ],
+            )
         )
-        return bool(int(result))
+        return None if result == 0 else (0.0 if result == 1 else self.window)
 
     def take(self, key: str, token: str | None = None) -> dict[str, Any] | None:
         """For the job: clear the pending mark and return the newest state, atomically.
@@ -185,7 +212,7 @@ class Coalescer:
 
     def take_entry(self, key: str, token: str | None = None) -> tuple[dict[str, Any] | None, bool]:
         """``take``, plus whether this state is new (no job took it before)."""
-        reply = self._take(keys=self.keys(key), args=[token or "", self.state_ttl])
+        reply = self._take(keys=self.keys(key), args=[token or "", self.state_ttl, self.window_ms])
         if not reply:
             return None, False
         raw, fresh = reply
@@ -200,7 +227,7 @@ class Coalescer:
         Best effort: the pending mark expires anyway.
         """
         try:
-            self.redis.delete(self.keys(key)[1])
+            self.redis.delete(*self.offer_keys(key)[1:])
         except redis.RedisError:
             pass
 

@@ -61,10 +61,12 @@ _ORIGIN = f"gen{os.getpid()}@{socket.gethostname()}"
 _REPR_SKIP = frozenset({"pull_request", "command"})
 
 # KEYS[1] delivery ledger key, KEYS[2] queue list, KEYS[3] metrics deliveries hash,
-# then (state key, pending key) per coalesced job, in order.
+# then (state key, pending key, recent key) per coalesced job, in order.
 # ARGV[1] seen ttl, ARGV[2] metrics field "queued", ARGV[3] metrics field "duplicate",
 # ARGV[4] job count, then per job: 'p', message | 'c', message, state json, updated_at,
-# state ttl, pending ttl, token.
+# state ttl, pending ttl, token, window ms, eta. A coalesced job's message has no ETA; on the
+# leading edge it is pushed as it is, inside the window with the ETA put in its header (the
+# first '"eta":null' of the message: the body before it is base64).
 # Returns -1 for a duplicate, else {jobs pushed, jobs coalesced}.
 _DELIVER = (
     OFFER_FUNCTION
@@ -77,14 +79,23 @@ local pushed, coalesced = 0, 0
 local k, a = 4, 5
 for _ = 1, tonumber(ARGV[4]) do
   if ARGV[a] == 'c' then
-    if offer(KEYS[k], KEYS[k + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5],
-             ARGV[a + 6]) then
-      redis.call('LPUSH', KEYS[2], ARGV[a + 1])
-      pushed = pushed + 1
-    else
+    local when = offer(KEYS[k], KEYS[k + 1], KEYS[k + 2], ARGV[a + 2], ARGV[a + 3],
+                       ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7])
+    if when == 0 then
       coalesced = coalesced + 1
+    else
+      local message = ARGV[a + 1]
+      if when == 2 then
+        local at = string.find(message, '"eta":null', 1, true)
+        if at then
+          message = string.sub(message, 1, at - 1) .. '"eta":"' .. ARGV[a + 8] .. '"'
+                    .. string.sub(message, at + 10)
+        end
+      end
+      redis.call('LPUSH', KEYS[2], message)
+      pushed = pushed + 1
     end
-    k, a = k + 2, a + 7
+    k, a = k + 3, a + 9
   else
     redis.call('LPUSH', KEYS[2], ARGV[a + 1])
     pushed = pushed + 1
@@ -206,8 +217,8 @@ class DeliveryPublisher:
         state = (b'{"task":' + task + b',"kwargs":' + encoded + b"}").decode()
         kwargs["coalesce"] = coalesce_key
         encoded = encoded[:-1] + b',"coalesce":' + orjson.dumps(coalesce_key) + b"}"
-        countdown = job.countdown if job.countdown is not None else self.coalescer.window
-        message = celery_message(job.task, kwargs, encoded, task_id, countdown, self.queue)
+        # No ETA: the script adds one when the offer lands inside the window (see _DELIVER).
+        message = celery_message(job.task, kwargs, encoded, task_id, job.countdown, self.queue)
         return Planned(message, coalesce_key, state, updated_at, task_id)
 
     def publish(
@@ -220,12 +231,15 @@ class DeliveryPublisher:
         """
         keys = [self.ledger_prefix + delivery, self.queue, self.metrics_key]
         args: list[Any] = [self.seen_for, queued_field, duplicate_field, len(planned)]
+        eta = ""
         for job in planned:
             if job.coalesce_key is not None and self.coalescer is not None:
-                keys.extend(self.coalescer.keys(job.coalesce_key)[:2])
                 c = self.coalescer
+                if not eta:
+                    eta = (datetime.now(UTC) + timedelta(seconds=c.window)).isoformat()
+                keys.extend(c.offer_keys(job.coalesce_key))
                 args += ["c", job.message, job.state, job.updated_at, c.state_ttl,
-                         c.pending_ttl, job.token]  # fmt: skip
+                         c.pending_ttl, job.token, c.window_ms, eta]  # fmt: skip
             else:
                 args += ["p", job.message]
         try:
@@ -247,7 +261,9 @@ class DeliveryPublisher:
         """
         keys = [self.ledger_prefix + delivery]
         if self.coalescer is not None:
-            keys += [self.coalescer.keys(p.coalesce_key)[1] for p in planned if p.coalesce_key]
+            for p in planned:
+                if p.coalesce_key:
+                    keys += self.coalescer.offer_keys(p.coalesce_key)[1:]
         try:
             self.redis.delete(*keys)
         except RedisError:

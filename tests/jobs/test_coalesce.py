@@ -165,3 +165,20 @@ def test_concurrent_producers_and_a_consumer_lose_no_event(
     consumer.join(timeout=10)
     assert len(taken) == len(jobs) >= 1
     assert max(taken) == max(offered) == 159  # the last take saw the newest state
+
+
+def test_leading_edge_a_lone_event_runs_now_and_one_inside_the_window_waits(
+    redis_client: redis.Redis,
+) -> None:
+    c = Coalescer(redis_client, window_seconds=0.3)
+    assert c.offer_delay("k", {"v": 1}, ts(1)) == 0.0  # nothing evaluated k lately: at once
+    assert c.offer_delay("k", {"v": 2}, ts(2)) is None  # that job is still pending
+    assert c.take("k") == {"v": 2}
+    # The take started an evaluation: the next event waits out the window.
+    assert c.offer_delay("k", {"v": 3}, ts(3)) == 0.3
+    assert c.offer_delay("k", {"v": 4}, ts(4)) is None
+    assert c.take("k") == {"v": 4}
+    deadline = time.monotonic() + 5
+    while redis_client.exists(Coalescer.keys("k")[3]) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert c.offer_delay("k", {"v": 5}, ts(5)) == 0.0  # quiet again: the leading edge

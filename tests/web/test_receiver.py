@@ -188,7 +188,7 @@ def _raw_messages(redis_client):
     return [json.loads(raw) for raw in redis_client.lrange("codex-guard", 0, -1)]
 
 
-def test_a_burst_for_one_pr_queues_one_delayed_job_and_keeps_the_newest_state(
+def test_a_burst_for_one_pr_queues_one_job_and_keeps_the_newest_state(
     settings, redis_client, webhook_examples
 ):
     from bot.jobs.coalesce import Coalescer
@@ -203,13 +203,46 @@ def test_a_burst_for_one_pr_queues_one_delayed_job_and_keeps_the_newest_state(
     assert [a.get_json().get("coalesced", 0) for a in answers] == [0, 1, 1, 1, 1]
     [(task, kwargs)] = queued(redis_client)
     [message] = _raw_messages(redis_client)
-    assert task == "codex_guard.evaluate" and message["headers"]["eta"]  # waits out the window
+    # Leading edge: nothing evaluated this PR in the window, so the job runs at once.
+    assert task == "codex_guard.evaluate" and message["headers"]["eta"] is None
     key = kwargs["coalesce"]
     assert key == f"pr:{payload['repository']['full_name']}#{payload['pull_request']['number']}"
     state = Coalescer(redis_client).take(key, message["headers"]["id"])
     assert state["task"] == "codex_guard.evaluate"
     assert state["kwargs"]["pull_request"]["body"] == "body 4"
     assert state["kwargs"]["delivery"] == "b-4"
+
+
+def test_an_event_inside_the_window_of_an_evaluation_waits_out_the_window(
+    settings, redis_client, webhook_examples
+):
+    """The take started an evaluation; the next event's job runs after the window, with an
+    ETA in its header, and events after it ride along with that job."""
+    from datetime import datetime
+
+    from bot.jobs.coalesce import Coalescer
+
+    app = _app(settings, redis_client).test_client()
+    payload = example(webhook_examples, "pull_request", "opened")
+    post(app, "pull_request", _edited(payload, "first", 1), delivery="w-1")
+    [first] = _raw_messages(redis_client)
+    key = queued(redis_client)[0][1]["coalesce"]
+    redis_client.delete("codex-guard")
+    assert Coalescer(redis_client).take(key, first["headers"]["id"])["kwargs"]["delivery"] == "w-1"
+    answers = [
+        post(app, "pull_request", _edited(payload, f"later {i}", 2 + i), delivery=f"w-{2 + i}")
+        for i in range(3)
+    ]
+    assert [a.get_json().get("coalesced", 0) for a in answers] == [0, 1, 1]
+    [message] = _raw_messages(redis_client)
+    eta = datetime.fromisoformat(message["headers"]["eta"])
+    queued_at = datetime.fromtimestamp(message["headers"]["queued_at"], eta.tzinfo)
+    assert 0.5 < (eta - queued_at).total_seconds() < 1.5  # the default 1 s window
+    # The rest of the message is intact: Celery reads the same task and kwargs.
+    [(task, kwargs)] = queued(redis_client)
+    assert task == "codex_guard.evaluate" and kwargs["coalesce"] == key
+    state = Coalescer(redis_client).take(key, message["headers"]["id"])
+    assert state["kwargs"]["delivery"] == "w-4"
 
 
 def test_a_coalesced_delivery_is_recorded_as_seen(settings, redis_client, webhook_examples):
