@@ -21,6 +21,7 @@ from github import BadCredentialsException, GithubException, RateLimitExceededEx
 
 from bot.core.backoff import backoff
 from bot.github.gateway import NotFound, now_iso
+from bot.github.pacing import WritesDeferred
 from bot.github.tokens import InstallationGone
 from bot.jobs import pipeline
 from bot.jobs.coalesce import Coalescer
@@ -88,6 +89,9 @@ class GuardTask(Task):
                 if self.request.retries == 0:
                     raise self.retry(countdown=1) from None
                 log.info("ended: the installation no longer accepts tokens")
+            except WritesDeferred as exc:
+                log.info("deferred: %s", exc)
+                raise self.retry(countdown=exc.seconds, max_retries=MAX_RETRIES + 2) from None
             except RateLimitExceededException as exc:
                 wait = _rate_limit_wait(exc)
                 log.warning("rate limited; job deferred by %.0f s", wait)

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from github import Auth, Github, GithubException, GithubRetry
+from github import Auth, Github, GithubException
 
 from bot import CHECK_NAME
 from bot.core.pulls import pr_summary
 from bot.core.snapshot import CheckEvidence
+from bot.github.pacing import WritePacer
+from bot.github.retry import retry_policy
 from bot.github.tokens import TokenStore
 from bot.runtime.settings import Settings
 
@@ -33,20 +35,6 @@ class NotFound(Exception):
     """The PR, repository or file is gone: the job ends, no retry."""
 
 
-def retry_policy() -> GithubRetry:
-    """5xx and timeouts: exponential backoff with jitter, bounded; rate limits: wait as told."""
-    from bot.core.backoff import retry_base_seconds
-
-    base = retry_base_seconds()  # RETRY_BASE_SECONDS, 2 s by default
-    return GithubRetry(
-        total=4,
-        backoff_factor=base / 4,
-        backoff_jitter=base / 8,
-        max_rate_limit_wait=60,
-        status_forcelist=[403, 429, *range(500, 600)],
-    )
-
-
 @dataclass(frozen=True)
 class ExistingCheck:
     id: int
@@ -59,15 +47,23 @@ class ExistingCheck:
 class Gateway:
     """GitHub as one installation sees it."""
 
-    def __init__(self, settings: Settings, tokens: TokenStore, installation_id: int) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        tokens: TokenStore,
+        installation_id: int,
+        pacer: WritePacer | None = None,
+    ) -> None:
         self.installation_id = installation_id
         self._settings = settings
         self._tokens = tokens
+        self._pacer = pacer
+        hold = (lambda seconds: pacer.hold(installation_id, seconds)) if pacer else None
         self._gh = Github(
             auth=Auth.Token(tokens.token(installation_id)),
             base_url=settings.github_api_url,
             timeout=settings.github_timeout,
-            retry=retry_policy(),
+            retry=retry_policy(hold),
             lazy=True,
             seconds_between_requests=settings.seconds_between_requests,
             seconds_between_writes=settings.seconds_between_writes,
@@ -86,6 +82,13 @@ class Gateway:
             if exc.status == 404:
                 raise NotFound(path) from None
             raise
+        return data
+
+    def _write(self, verb: str, path: str, body: dict[str, Any]) -> Any:
+        """Every write, paced per installation across all processes (`bot.github.pacing`)."""
+        if self._pacer is not None:
+            self._pacer.before_write(self.installation_id)
+        _, data = self._gh.requester.requestJsonAndCheck(verb, path, input=body)
         return data
 
     # -- pull requests ----------------------------------------------------
@@ -245,15 +248,10 @@ class Gateway:
     # -- the check run ------------------------------------------------------
     def create_check(self, repo: str, sha: str, **fields: Any) -> int:
         body = {"name": CHECK_NAME, "head_sha": sha, **_jsonable(fields)}
-        _, data = self._gh.requester.requestJsonAndCheck(
-            "POST", f"/repos/{repo}/check-runs", input=body
-        )
-        return data["id"]
+        return self._write("POST", f"/repos/{repo}/check-runs", body)["id"]
 
     def update_check(self, repo: str, check_id: int, **fields: Any) -> None:
-        self._gh.requester.requestJsonAndCheck(
-            "PATCH", f"/repos/{repo}/check-runs/{check_id}", input=_jsonable(fields)
-        )
+        self._write("PATCH", f"/repos/{repo}/check-runs/{check_id}", _jsonable(fields))
 
     # -- the PR comment -----------------------------------------------------
     def find_comment(self, repo: str, number: int, marker: str) -> tuple[int, str] | None:
@@ -279,22 +277,14 @@ class Gateway:
         return "performed_via_github_app" not in comment and user.get("type") == "Bot"
 
     def create_comment(self, repo: str, number: int, body: str) -> int:
-        _, data = self._gh.requester.requestJsonAndCheck(
-            "POST", f"/repos/{repo}/issues/{number}/comments", input={"body": body}
-        )
-        return data["id"]
+        return self._write("POST", f"/repos/{repo}/issues/{number}/comments", {"body": body})["id"]
 
     def edit_comment(self, repo: str, comment_id: int, body: str) -> None:
-        self._gh.requester.requestJsonAndCheck(
-            "PATCH", f"/repos/{repo}/issues/comments/{comment_id}", input={"body": body}
-        )
+        self._write("PATCH", f"/repos/{repo}/issues/comments/{comment_id}", {"body": body})
 
     def react(self, repo: str, comment_id: int, content: str) -> None:
-        self._gh.requester.requestJsonAndCheck(
-            "POST",
-            f"/repos/{repo}/issues/comments/{comment_id}/reactions",
-            input={"content": content},
-        )
+        path = f"/repos/{repo}/issues/comments/{comment_id}/reactions"
+        self._write("POST", path, {"content": content})
 
     # -- people -------------------------------------------------------------
     def permission(self, repo: str, user: str) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import redis
 
 from bot.github.gateway import Gateway
+from bot.github.pacing import WritePacer, github_limits
 from bot.github.tokens import TokenStore
 from bot.jobs.store import Store
 from bot.runtime.metrics import observe_github
@@ -29,14 +30,17 @@ class Services:
     redis: redis.Redis
     tokens: TokenStore
     store: Store
+    pacer: WritePacer | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2)
-        return cls(settings, client, TokenStore(settings, client), Store(client))
+        limits = github_limits(settings.writes_per_minute, settings.writes_per_hour)
+        pacer = WritePacer(client, limits)
+        return cls(settings, client, TokenStore(settings, client), Store(client), pacer)
 
     def gateway(self, installation_id: int) -> Gateway:
-        gw = Gateway(self.settings, self.tokens, installation_id)
+        gw = Gateway(self.settings, self.tokens, installation_id, self.pacer)
         observe_github(gw.requester, self.redis, installation_id)
         return gw
 

@@ -42,7 +42,11 @@ class Settings:
     allowed_owners: frozenset[str] = frozenset()
     allowed_repos: frozenset[str] = frozenset()
     seconds_between_requests: float = 0.0
-    seconds_between_writes: float = 0.25
+    # PyGithub's own per-client pause; off by default: writes are paced per installation
+    # across processes instead (`bot.github.pacing`), within these two limits.
+    seconds_between_writes: float = 0.0
+    writes_per_minute: int = 80
+    writes_per_hour: int = 500
     github_timeout: int = 15
     metrics_token: str | None = field(default=None, repr=False)
     body_timeout: float = 10.0
@@ -156,7 +160,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         allowed_owners=_names(env, "ALLOWED_OWNERS", with_repo=False),
         allowed_repos=_names(env, "ALLOWED_REPOS", with_repo=True),
         seconds_between_requests=_number(env, "GITHUB_SECONDS_BETWEEN_REQUESTS", 0.0, float),
-        seconds_between_writes=_number(env, "GITHUB_SECONDS_BETWEEN_WRITES", 0.25, float),
+        seconds_between_writes=_number(env, "GITHUB_SECONDS_BETWEEN_WRITES", 0.0, float),
+        writes_per_minute=int(_number(env, "GITHUB_WRITES_PER_MINUTE", 80, int)),
+        writes_per_hour=int(_number(env, "GITHUB_WRITES_PER_HOUR", 500, int)),
         github_timeout=int(_number(env, "GITHUB_TIMEOUT_SECONDS", 15, int)) or 15,
         metrics_token=_metrics_token(env),
         body_timeout=_body_timeout(env),
