@@ -152,6 +152,15 @@ class WritePacer:
         if wait > 0:
             self._sleep(wait)
 
+    def held(self, installation_id: int) -> float:
+        """Seconds left of a hold GitHub asked for (0.0: none, or Redis is away)."""
+        try:
+            raw = self.redis.get(self.keys(installation_id)[1])
+            now = time.time() * 1000
+        except redis.RedisError:
+            return 0.0
+        return max(0.0, (float(raw) - now) / 1000) if raw else 0.0
+
     def hold(self, installation_id: int, seconds: float) -> None:
         """GitHub said to wait (``Retry-After``): every process's writes wait that long."""
         try:

@@ -9,6 +9,7 @@ the write pacer (`bot.github.pacing`) can hold the installation's writes everywh
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -38,13 +39,18 @@ class SharedBackoffRetry(GithubRetry):
 
 
 def retry_after_seconds(status: int | None, headers: Any) -> float | None:
-    """The wait a 403/429 asks for in ``Retry-After`` (seconds), else None."""
+    """How long a 403/429 asks to wait: ``Retry-After`` (seconds), or until
+    ``X-RateLimit-Reset`` when the primary limit is spent; else None."""
     if status not in RETRY_AFTER_STATUSES or not headers:
         return None
     value = headers.get("Retry-After") or headers.get("retry-after")
-    if value is None or not str(value).strip().isdigit():
-        return None
-    return float(str(value).strip())
+    if value is not None and str(value).strip().isdigit():
+        return float(str(value).strip())
+    remaining = headers.get("X-RateLimit-Remaining") or headers.get("x-ratelimit-remaining")
+    reset = headers.get("X-RateLimit-Reset") or headers.get("x-ratelimit-reset")
+    if str(remaining).strip() == "0" and reset is not None and str(reset).strip().isdigit():
+        return max(1.0, float(str(reset).strip()) - time.time() + 1)
+    return None
 
 
 def retry_policy(on_retry_after: Callable[[float], None] | None = None) -> SharedBackoffRetry:

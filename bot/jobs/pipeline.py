@@ -24,6 +24,7 @@ from bot.jobs import audit
 from bot.jobs.config_source import load_for
 from bot.jobs.lifecycle import installation_changed, merge_group, pull_closed
 from bot.jobs.publish import (
+    SlowStart,
     StillBeingCreated,
     create_check_once,
     publish_check,
@@ -104,16 +105,27 @@ def evaluate_pull(
             snapshot, evaluation = probe, evaluate(probe, config)
         else:
             evidence, own = gw.ci_evidence(repo, sha)
+            slow = None
             if own is None:
-                own = _start_check(gw, svc.store, repo, sha)
-            snapshot = build_snapshot(
-                gw, svc.store, repo, pr, config, evidence, practices_apply=True, probe=probe
-            )
-            overrides = tuple(
-                Override(practice=p, by=o["by"], reason=o["reason"])
-                for p, o in svc.store.overrides(repo, number).items()
-            )
-            evaluation = evaluate(snapshot, config, overrides)
+                slow = SlowStart(
+                    lambda: svc.gateway(installation_id),
+                    svc.store,
+                    repo,
+                    sha,
+                    held=lambda: svc.pacer.held(installation_id) if svc.pacer else 0.0,
+                ).start()
+            try:
+                snapshot = build_snapshot(
+                    gw, svc.store, repo, pr, config, evidence, practices_apply=True, probe=probe
+                )
+                overrides = tuple(
+                    Override(practice=p, by=o["by"], reason=o["reason"])
+                    for p, o in svc.store.overrides(repo, number).items()
+                )
+                evaluation = evaluate(snapshot, config, overrides)
+            finally:
+                early = slow.stop() if slow is not None else None
+            own = own or early
         # Every secret in the snapshot is masked in all that leaves from here on.
         scrubber = scrub.for_snapshot(snapshot)
         evaluation = scrubber.evaluation(evaluation)

@@ -7,10 +7,13 @@ GitHub call.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import logging
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from github import GithubException
@@ -29,6 +32,8 @@ log = logging.getLogger("codex_guard.pipeline")
 
 
 CHECK_CLAIM_WAIT_SECONDS = 20.0
+IN_PROGRESS_AFTER_SECONDS = 1.0
+"""An evaluation still running after this long shows an ``in_progress`` check first."""
 
 
 class StillBeingCreated(Exception):
@@ -107,6 +112,57 @@ def start_check(gw: Gateway, store: Store, repo: str, sha: str) -> ExistingCheck
     return ExistingCheck(
         id=check_id, status="in_progress", conclusion=None, summary=None, title=None
     )
+
+
+class SlowStart:
+    """The ``in_progress`` check run, created only when the evaluation turns out slow.
+
+    A quick evaluation (the usual case: milliseconds after the reads) then costs one
+    create that is already ``completed``, not a create and a patch. The timer runs in
+    its own thread with its own gateway (a client is not shared across threads).
+    """
+
+    def __init__(
+        self,
+        make_gateway: Callable[[], Gateway],
+        store: Store,
+        repo: str,
+        sha: str,
+        after: float = IN_PROGRESS_AFTER_SECONDS,
+        held: Callable[[], float] = lambda: 0.0,
+    ) -> None:
+        self._make_gateway = make_gateway
+        self._held = held
+        self._args = (store, repo, sha)
+        self._lock = threading.Lock()
+        self._stopped = False
+        self.check: ExistingCheck | None = None
+        context = contextvars.copy_context()  # the job's log fields, in the timer's lines
+        self._timer = threading.Timer(after, lambda: context.run(self._fire))
+        self._timer.daemon = True
+
+    def start(self) -> SlowStart:
+        self._timer.start()
+        return self
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            if self._held() > 0:  # GitHub told this installation to wait: no extra write
+                log.info("check run not started early: GitHub asked to wait")
+                return
+            try:
+                self.check = start_check(self._make_gateway(), *self._args)
+            except Exception as exc:  # the final publish creates the check run anyway
+                log.warning("could not start the check run early (%s)", type(exc).__name__)
+
+    def stop(self) -> ExistingCheck | None:
+        """No early check from here on; the one created already (waits for one in flight)."""
+        self._timer.cancel()
+        with self._lock:
+            self._stopped = True
+            return self.check
 
 
 def _annotation_key(annotation: dict[str, Any]) -> str:

@@ -7,6 +7,8 @@ token and the repository's config are then shared from Redis.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.e2e_rig import *  # noqa: F403 - fixtures
@@ -68,3 +70,29 @@ def test_unchanged_redelivery_writes_nothing(stack: Stack, prs, warm):
     wait_for(lambda: stack.worker_evaluations(sha) >= 2, 20, "the second evaluation")
     assert _writes(stack.double.calls()) == []
     assert len(stack.double.check_runs(repo, head_sha=sha, name="codex-guard")) == 1
+
+
+def _check_writes(calls) -> list[tuple[str, str | None]]:
+    """(method, status sent) of each write to codex-guard's check run."""
+    found = []
+    for c in _writes(calls):
+        if "/check-runs" in c.path:
+            found.append((c.method, (c.body or {}).get("status")))
+    return found
+
+
+def test_a_quick_evaluation_creates_its_check_run_once_already_completed(stack: Stack, prs, warm):
+    payload = prs.open()
+    stack.send("pull_request", payload)
+    _settle(stack, payload["repository"]["full_name"], payload["pull_request"]["head"]["sha"])
+    assert _check_writes(stack.double.calls()) == [("POST", "completed")]
+
+
+def test_a_slow_evaluation_shows_in_progress_first(stack: Stack, prs, warm):
+    payload = prs.open()
+    repo, number = payload["repository"]["full_name"], payload["pull_request"]["number"]
+    # The PR's files take 3 s to list: long past the in-progress threshold.
+    stack.double.inject("GET", rf"^/repos/{re.escape(repo)}/pulls/{number}/files$", None, delay=3)
+    stack.send("pull_request", payload)
+    _settle(stack, repo, payload["pull_request"]["head"]["sha"])
+    assert _check_writes(stack.double.calls()) == [("POST", "in_progress"), ("PATCH", "completed")]
