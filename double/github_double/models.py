@@ -194,6 +194,45 @@ class Status:
 
 
 @dataclass
+class WorkflowRun:
+    """A GitHub Actions workflow run (owned by the `github-actions` App's check suite)."""
+
+    id: int
+    repo: str
+    name: str
+    head_sha: str
+    head_branch: str | None
+    event: str
+    status: str
+    conclusion: str | None
+    run_number: int
+    suite_id: int
+    actor: Account
+    pull_numbers: list[int] | None = None  # None: the open PRs whose head is head_sha
+    path: str = ""
+    created_at: str = field(default_factory=iso)
+    updated_at: str = field(default_factory=iso)
+
+
+@dataclass
+class Artifact:
+    """A workflow run's artifact; `data` is the zip archive the download redirect serves."""
+
+    id: int
+    repo: str
+    run_id: int
+    name: str
+    data: bytes
+    expired: bool = False
+    created_at: str = field(default_factory=iso)
+    expires_at: str = field(default_factory=lambda: iso(time.time() + 90 * 86400))
+
+    @property
+    def digest(self) -> str:
+        return "sha256:" + hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass
 class Delivery:
     """One webhook delivery as GitHub logs it for the App."""
 

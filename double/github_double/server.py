@@ -23,6 +23,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request
 
 from github_double.serving.base import API_PREFIX
+from github_double.serving.blobs import Blobs
 from github_double.serving.control import Control
 from github_double.serving.dispatch import Dispatch
 from github_double.serving.records import Fault, RequestRecord, Tamper
@@ -46,6 +47,10 @@ _WORLD_API = (
     "comments",
     "add_check_run",
     "check_runs",
+    "add_workflow_run",
+    "workflow_runs",
+    "add_artifact",
+    "artifacts",
     "add_status",
     "statuses_for",
     "set_permission",
@@ -67,7 +72,7 @@ class _QuietHandler(WSGIRequestHandler):
         return
 
 
-class GitHubDouble(Dispatch, Control):
+class GitHubDouble(Dispatch, Control, Blobs):
     """GitHub REST API double for one App, served on loopback in a daemon thread."""
 
     def __init__(
@@ -144,6 +149,8 @@ class GitHubDouble(Dispatch, Control):
         request = Request(environ)
         if request.path.startswith("/_double/"):
             response = self._control(request)
+        elif request.path.startswith("/_blobs/"):
+            response = self._blob(request)
         else:
             response = self._serve(request)
         return response(environ, start_response)

@@ -59,6 +59,8 @@ SOURCES: dict[str, tuple[str, str]] = {
     "team-membership": ("team-membership-response-if-user-is-a-team-maintainer", ""),
     "branch-protection": ("branch-protection", ""),
     "repository-ruleset": ("repository-ruleset", ""),
+    "workflow-run": ("workflow-run", ""),
+    "artifact": ("artifact-paginated", "/artifacts/0"),
 }
 
 _FORMAT_DEFAULTS = {

@@ -499,11 +499,11 @@ def test_unknown_route_is_a_404_and_a_violation(
 ) -> None:
     token = token_for(github_double, app_key[0], seeded_pr.installation_id)
 
-    response = raw(github_double, "GET", f"/repos/{seeded_pr.repo}/actions/runs", token)
+    response = raw(github_double, "GET", f"/repos/{seeded_pr.repo}/deployments", token)
 
     assert response.status_code == 404
     assert github_double.violations == [
-        f"GET /repos/{seeded_pr.repo}/actions/runs: unknown route (no such operation in spec)"
+        f"GET /repos/{seeded_pr.repo}/deployments: unknown route (no such operation in spec)"
     ]
 
 

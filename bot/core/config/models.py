@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from bot.core.config.base import Level, PracticeLevel, _Model
+from bot.core.config.costs import CostsConfig
 from bot.core.config.scope import ScopeConfig
 
 CONFIG_PATH = ".github/codex-guard.yml"
@@ -174,6 +175,7 @@ class GuardConfig(_Model):
     comment: Literal["on_failure", "always", "never"] = Field(
         "on_failure", description="When to keep a comment on the PR."
     )
+    costs: CostsConfig = CostsConfig()
 
 
 DEFAULT_CONFIG = GuardConfig()

@@ -5,7 +5,7 @@ contract checks, rate limits and fault injection happen around them in `server.p
 Importing this package registers every handler in `ROUTES`.
 """
 
-from github_double.endpoints import apps, checks, issues, repos
+from github_double.endpoints import actions, apps, checks, issues, repos
 from github_double.endpoints.base import ROUTES, ApiError, Ctx, Reply
 
-__all__ = ["ROUTES", "ApiError", "Ctx", "Reply", "apps", "checks", "issues", "repos"]
+__all__ = ["ROUTES", "ApiError", "Ctx", "Reply", "actions", "apps", "checks", "issues", "repos"]

@@ -69,6 +69,7 @@ class Ctx:
     api_path: str
     api_base: str
     bucket: str = "anonymous"
+    blob_base: str = ""  # where artifact downloads redirect (the double's blob host)
     headers: dict[str, str] = field(default_factory=dict)
 
     def q(self, name: str, default: str | None = None) -> str | None:

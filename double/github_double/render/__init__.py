@@ -7,6 +7,7 @@ to the double rather than to api.github.com. `Renderer` joins one mixin per reso
 
 from __future__ import annotations
 
+from github_double.render.actions import ActionsRender
 from github_double.render.base import stable_id
 from github_double.render.checks import ChecksRender
 from github_double.render.issues import IssuesRender
@@ -14,5 +15,5 @@ from github_double.render.issues import IssuesRender
 __all__ = ["Renderer", "stable_id"]
 
 
-class Renderer(ChecksRender, IssuesRender):
+class Renderer(ChecksRender, IssuesRender, ActionsRender):
     """Builds response objects for one double (knows its API and web base URLs)."""

@@ -19,6 +19,21 @@ def _auth_rule(template: str) -> str:
     return "token"
 
 
+# Installation-token permissions, by path prefix: (prefix, permission name). A token that
+# lacks one gets GitHub's 403. Only Actions is enforced so far: the other endpoints check
+# repository access alone.
+_PERMISSIONS = (("/repos/{owner}/{repo}/actions/", "actions"),)
+_LEVELS = {"none": 0, "read": 1, "write": 2, "admin": 3}
+
+
+def required_permission(op: Operation) -> tuple[str, str] | None:
+    """(permission, level) an installation token needs for `op`, if the double enforces one."""
+    for prefix, name in _PERMISSIONS:
+        if op.template.startswith(prefix):
+            return name, "read" if op.method in ("GET", "HEAD") else "write"
+    return None
+
+
 class Access(DoubleBase):
     """Auth rules and rate-limit buckets of the double."""
 
@@ -65,6 +80,16 @@ class Access(DoubleBase):
                 )
                 if full.lower() not in {r.lower() for r in allowed}:
                     return Reply(404, self._error_body(404))
+        needed = required_permission(op)
+        if needed is not None and caller.token is not None:
+            name, level = needed
+            granted = caller.token.permissions.get(name, "none")
+            if _LEVELS.get(granted, 0) < _LEVELS[level]:
+                return Reply(
+                    403,
+                    self._error_body(403, "Resource not accessible by integration"),
+                    {"X-Accepted-GitHub-Permissions": f"{name}={level}"},
+                )
         return None
 
     def _bucket(self, caller: Caller) -> str:

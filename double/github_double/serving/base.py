@@ -42,6 +42,17 @@ class DoubleBase:
         return f"http://{self.host}:{self.port}"
 
     @property
+    def blob_url(self) -> str:
+        """Where artifact downloads redirect: the double under another loopback name.
+
+        GitHub redirects to blob storage on another host (`*.blob.core.windows.net`), so
+        clients drop the token there, and PyGithub's own 302 following refuses to go: an app
+        must take the `Location` and fetch it itself, against the double as against GitHub.
+        """
+        alias = {"127.0.0.1": "localhost", "localhost": "127.0.0.1"}.get(self.host, self.host)
+        return f"http://{alias}:{self.port}"
+
+    @property
     def base_url(self) -> str:
         return f"{self.web_url}{API_PREFIX}"
 

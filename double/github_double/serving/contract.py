@@ -60,7 +60,9 @@ class Contract(Recorder):
         data = b"" if body is None or reply.status == 204 else json.dumps(body).encode()
         content_type = "application/json; charset=utf-8"
         if op is not None:
-            self._check_reply(method, api_path, op, params, reply.status, body, data, origin)
+            self._check_reply(
+                method, api_path, op, params, reply.status, body, data, origin, reply.headers
+            )
         headers = {
             "X-GitHub-Request-Id": f"{secrets.token_hex(2).upper()}:{secrets.token_hex(4).upper()}",
             "X-GitHub-Media-Type": "github.v3; format=json",
@@ -81,6 +83,7 @@ class Contract(Recorder):
         body: Any,
         data: bytes,
         origin: str,
+        headers: dict[str, str] | None = None,
     ) -> None:
         """Response contract: documented statuses must match their schema; URLs must be ours."""
         documented = op.documents(status)
@@ -88,7 +91,7 @@ class Contract(Recorder):
             return
         if documented:
             result = check_response(
-                op, api_path, params, status, data, "application/json; charset=utf-8", {}
+                op, api_path, params, status, data, "application/json; charset=utf-8", headers or {}
             )
             for line in result.errors:
                 self._violation(method, api_path, f"response {status}: {line}")
@@ -96,6 +99,12 @@ class Contract(Recorder):
             self._violation(method, api_path, f"response status {status} is not documented")
         elif not (isinstance(body, dict) and isinstance(body.get("message"), str)):
             self._violation(method, api_path, f"error response {status} lacks a message")
+        location = (headers or {}).get("Location")
+        if 300 <= status < 400 and location is not None:
+            # A redirect (artifact downloads) must lead back to the double's blob host.
+            blob = urlsplit(self.blob_url)
+            if _foreign_urls({"url": location}, blob.hostname or "", blob.port or 0):
+                self._violation(method, api_path, f"redirect points off the double: {location}")
         if status < 400 and not api_path.startswith("/app/hook"):
             for key, url in _foreign_urls(body, self.host, self.port):
                 self._violation(

@@ -187,6 +187,7 @@ class Dispatch(Access, Contract):
             api_path=api_path,
             api_base=self.base_url,
             bucket=bucket,
+            blob_base=self.blob_url,
         )
         try:
             with self.world.lock:

@@ -10,6 +10,7 @@ from github_double.models import (
     PERMISSION_LEVELS,
     Account,
     App,
+    Artifact,
     CheckRun,
     Comment,
     Commit,
@@ -22,9 +23,11 @@ from github_double.models import (
     Seeded,
     Status,
     Token,
+    WorkflowRun,
     git_blob_sha,
     iso,
 )
+from github_double.state.actions import Actions
 from github_double.state.app_records import AppRecords
 from github_double.state.seeding import Seeding
 
@@ -32,6 +35,7 @@ __all__ = [
     "PERMISSION_LEVELS",
     "Account",
     "App",
+    "Artifact",
     "CheckRun",
     "Comment",
     "Commit",
@@ -44,11 +48,12 @@ __all__ = [
     "Seeded",
     "Status",
     "Token",
+    "WorkflowRun",
     "World",
     "git_blob_sha",
     "iso",
 ]
 
 
-class World(Seeding, AppRecords):
+class World(Seeding, AppRecords, Actions):
     """All state the double serves. Public methods are safe to call from any thread."""

@@ -7,12 +7,14 @@ threaded server while tests seed and inspect the same world from the main thread
 from __future__ import annotations
 
 import itertools
+import secrets
 import threading
 from typing import Any
 
 from github_double.models import (
     Account,
     App,
+    Artifact,
     CheckRun,
     Comment,
     Delivery,
@@ -21,6 +23,7 @@ from github_double.models import (
     Repo,
     Status,
     Token,
+    WorkflowRun,
 )
 
 
@@ -39,6 +42,7 @@ class WorldBase:
             name=app_slug.replace("-", " ").title(),
             owner=owner,
             permissions={
+                "actions": "read",
                 "checks": "write",
                 "contents": "read",
                 "issues": "write",
@@ -56,6 +60,9 @@ class WorldBase:
         self.check_runs_by_id: dict[int, CheckRun] = {}
         self.suites: dict[tuple[str, str, int], int] = {}
         self.statuses: list[Status] = []
+        self.workflow_runs_by_id: dict[int, WorkflowRun] = {}
+        self.artifacts_by_id: dict[int, Artifact] = {}
+        self.blob_key = secrets.token_bytes(16)  # signs the artifact download URLs
         self.deliveries: dict[int, Delivery] = {}
         self.redeliveries: list[int] = []
         self.manifests: dict[str, dict[str, Any]] = {}
