@@ -8,6 +8,7 @@ through PyGithub, and the test reads what GitHub would show.
 from __future__ import annotations
 
 import copy
+import itertools
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -184,10 +185,17 @@ def pr_files(
 class PullRequests:
     """Builds Codex (or not) PRs in the double from GitHub's real `pull_request` payload."""
 
-    def __init__(self, double: GitHubDouble, examples: dict[str, list[dict[str, Any]]]) -> None:
+    def __init__(
+        self,
+        double: GitHubDouble,
+        examples: dict[str, list[dict[str, Any]]],
+        start: int | None = None,
+    ) -> None:
         self.double = double
         self.examples = examples
-        self._next = 100
+        # Numbers never repeat within a run: the double and Redis outlive one test, and a
+        # real repository never reuses a PR number.
+        self._numbers = _PR_NUMBERS if start is None else itertools.count(start)
 
     def open(
         self,
@@ -204,9 +212,8 @@ class PullRequests:
         """Seed a PR and return the signed-ready `pull_request` payload for it."""
         payload = example(self.examples, "pull_request", "opened")
         payload["action"] = action
-        self._next += 1
         pr = payload["pull_request"]
-        number = self._next
+        number = next(self._numbers)
         pr["number"] = number
         pr["id"] = 10_000 + number
         pr["title"] = "Stop double-counting refunds in the nightly export"
@@ -216,6 +223,8 @@ class PullRequests:
         pr["head"]["sha"] = secrets.token_hex(20)
         pr["base"]["sha"] = secrets.token_hex(20)
         pr["labels"] = label_objects(labels)
+        # Opened now, as a real `opened` delivery is (the example payload dates from 2019).
+        pr["created_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         if repo:
             payload["repository"]["full_name"] = repo
             payload["repository"]["name"] = repo.split("/")[1]
@@ -228,6 +237,9 @@ class PullRequests:
         for name, status, conclusion in checks:
             self.double.add_check_run(full, pr["head"]["sha"], name, status, conclusion)
         return payload
+
+
+_PR_NUMBERS = itertools.count(101)
 
 
 def payload_copy(payload: dict[str, Any]) -> dict[str, Any]:

@@ -27,4 +27,5 @@ def pr_summary(pr: Payload, at: str = "pull_request") -> dict[str, Any]:
         "draft": bool(pr.get("draft")),
         "state": pr.get("state") or "open",
         "updated_at": pr.get("updated_at") or "",
+        "created_at": pr.get("created_at") or "",
     }

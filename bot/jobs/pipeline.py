@@ -136,7 +136,15 @@ def evaluate_pull(
             if latest == sha:  # a newer head may have arrived while this one was evaluated
                 latest = svc.store.latest_head(repo, number) or latest
             if latest == sha and not evaluation.pending:
-                publish_comment(gw, svc.store, snapshot, evaluation, config, lookup=applies)
+                publish_comment(
+                    gw,
+                    svc.store,
+                    snapshot,
+                    evaluation,
+                    config,
+                    lookup=applies,
+                    created_at=pr.get("created_at") or "",
+                )
             elif latest != sha:
                 log.info("head moved on to %s; comment left to the newer evaluation", latest[:12])
             _observe(svc, evaluation, repo, number, sha, pr, installation_id, delivery, started)

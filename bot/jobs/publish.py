@@ -231,17 +231,24 @@ def publish_comment(
     config: GuardConfig,
     *,
     lookup: bool = True,
+    created_at: str = "",
 ) -> None:
     """Create, update or leave the one PR comment.
 
     Whether a comment exists is remembered in Redis; GitHub is asked (one list
     call) only the first time for a PR, and not at all for PRs the practices do
-    not apply to (``lookup=False``), which only ever update a comment we know of.
+    not apply to (``lookup=False``), which only ever update a comment we know of,
+    nor for PRs created (``created_at``) since Redis began remembering.
     """
     repo, number = snapshot.repo, snapshot.number
     known = store.comment_state(repo, number)
     comment_id = known or None
     previous: str | None = None
+    if known is None and lookup and store.remembers_comments_of(created_at):
+        # Any comment of ours on this PR would be remembered: there is none, no need to ask.
+        store.remember_no_comment(repo, number)
+        known = store.comment_state(repo, number)
+        comment_id = known or None
     if known is None and lookup:
         found = gw.find_comment(repo, number, COMMENT_MARKER)
         if found:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
@@ -161,6 +162,24 @@ class Store:
 
     def release_comment_claim(self, repo: str, number: int) -> None:
         self.redis.delete(f"{_P}comment-claim:{repo}#{number}")
+
+    def remembers_comments_of(self, created_at: str) -> bool:
+        """Whether every comment codex-guard posted on a PR created at ``created_at`` is
+        remembered here, so no record means no comment and GitHub need not be asked.
+
+        True for PRs created after this Redis began remembering (its first use, marked once)
+        and recently enough that no record has expired. A flushed Redis starts a new mark,
+        so older PRs are looked up again.
+        """
+        if not created_at:
+            return False
+        key = f"{_P}memory-since"
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.redis.set(key, now, nx=True)
+        since = self.redis.get(key)
+        since_text = since.decode() if isinstance(since, bytes) else str(since or now)
+        recent = (datetime.now(UTC) - timedelta(days=80)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return created_at > since_text and created_at > recent
 
     def comment_state(self, repo: str, number: int) -> int | bool | None:
         """The comment's ID, False when known to have none, None when never looked up."""

@@ -96,3 +96,30 @@ def test_a_slow_evaluation_shows_in_progress_first(stack: Stack, prs, warm):
     stack.send("pull_request", payload)
     _settle(stack, repo, payload["pull_request"]["head"]["sha"])
     assert _check_writes(stack.double.calls()) == [("POST", "in_progress"), ("PATCH", "completed")]
+
+
+def _comment_listings(calls) -> int:
+    return sum(1 for c in calls if c.method == "GET" and c.path.endswith("/comments"))
+
+
+def test_a_new_pr_is_not_asked_for_comments_codex_guard_never_posted(stack: Stack, prs, warm):
+    passing = prs.open()
+    failing = prs.open(body="Refactor the exporter.\n\n------\nhttps://chatgpt.com/codex/tasks/"
+                       "task_e_" + "cd" * 16 + "\n")  # fmt: skip
+    for payload in (passing, failing):
+        stack.send("pull_request", payload)
+        _settle(stack, payload["repository"]["full_name"], payload["pull_request"]["head"]["sha"])
+    calls = stack.double.calls()
+    assert _comment_listings(calls) == 0, [(c.method, c.path) for c in calls]
+    repo = failing["repository"]["full_name"]
+    # The failing one still gets its one comment, and the passing one none.
+    assert len(stack.double.comments(repo, failing["pull_request"]["number"])) == 1
+    assert stack.double.comments(repo, passing["pull_request"]["number"]) == []
+
+
+def test_a_pr_older_than_codex_guards_memory_is_looked_up_once(stack: Stack, prs, warm):
+    payload = prs.open()
+    payload["pull_request"]["created_at"] = "2019-05-15T15:20:33Z"  # before Redis remembered
+    stack.send("pull_request", payload)
+    _settle(stack, payload["repository"]["full_name"], payload["pull_request"]["head"]["sha"])
+    assert _comment_listings(stack.double.calls()) == 1

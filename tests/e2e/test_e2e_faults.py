@@ -46,9 +46,7 @@ _pr_numbers = itertools.count(7000, 10)
 @pytest.fixture
 def prs(double: GitHubDouble, webhook_examples) -> PullRequests:
     """PR numbers no other test of the module uses (no shared comments or counts)."""
-    made = PullRequests(double, webhook_examples)
-    made._next = next(_pr_numbers)
-    return made
+    return PullRequests(double, webhook_examples, start=next(_pr_numbers))
 
 
 def make_stack(redis: RedisServer, double: GitHubDouble, key: str, **env: str) -> Stack:

@@ -20,8 +20,7 @@ def test_one_delivery_sent_to_two_web_processes_is_evaluated_once(
         s.env["COALESCE_SECONDS"] = "0"  # the delivery ledger alone must hold
         s.start()
     try:
-        prs = PullRequests(double, webhook_examples)
-        prs._next = 4000
+        prs = PullRequests(double, webhook_examples, start=4000)
         evaluated = []
         for n in range(5):
             payload = prs.open()
