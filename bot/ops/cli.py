@@ -248,7 +248,7 @@ def run_schema(args: argparse.Namespace) -> int:
 SUBCOMMANDS: list[Register] = [register_check, register_agents_md, register_schema]
 """Built-in subcommands, in the order ``--help`` lists them."""
 
-SUBCOMMAND_MODULES: list[str] = ["bot.ops.cli_ops"]
+SUBCOMMAND_MODULES: list[str] = ["bot.ops.cli_ops", "bot.ops.cli_costs"]
 """Modules with a ``register(subparsers)`` function, imported when the CLI starts."""
 
 
