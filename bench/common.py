@@ -99,6 +99,10 @@ class Deployment:
             "LOG_LEVEL": "INFO",
             "LOG_FORMAT": "json",
             "GITHUB_SECONDS_BETWEEN_WRITES": "0",
+            # The double has no secondary limits, and one installation serves every test:
+            # pacing is tested on its own (tests/github/test_write_pacing.py).
+            "GITHUB_WRITES_PER_MINUTE": "0",
+            "GITHUB_WRITES_PER_HOUR": "0",
             "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
             "HOME": str(Path.home()),
         }

@@ -80,6 +80,10 @@ class Stack:
             "WEB_CONCURRENCY": "1",
             "WORKER_CONCURRENCY": "2",
             "GITHUB_SECONDS_BETWEEN_WRITES": "0",
+            # The double has no secondary limits, and one installation serves every test:
+            # pacing is tested on its own (tests/github/test_write_pacing.py).
+            "GITHUB_WRITES_PER_MINUTE": "0",
+            "GITHUB_WRITES_PER_HOUR": "0",
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "HOME": str(Path.home()),
         }
