@@ -26,7 +26,7 @@ from bot.github.tokens import InstallationGone
 from bot.jobs import pipeline
 from bot.jobs.coalesce import Coalescer
 from bot.runtime.logs import log_context
-from bot.runtime.settings import window_from_env
+from bot.runtime.settings import DEFAULT_WINDOW_SECONDS, window_from_env
 from worker.celery_app import celery_app
 
 log = logging.getLogger("codex_guard.worker")
@@ -192,7 +192,7 @@ def _window() -> float:
     try:
         return window_from_env()
     except ValueError:  # the web process refuses to start with it; keep the default here
-        return 1.0
+        return DEFAULT_WINDOW_SECONDS
 
 
 _EVALUATIONS = {"codex_guard.evaluate": _evaluate_pull, "codex_guard.evaluate_sha": _evaluate_sha}

@@ -247,7 +247,7 @@ def publish_comment(
     if known is None and lookup and store.remembers_comments_of(created_at):
         # Any comment of ours on this PR would be remembered: there is none, no need to ask.
         store.remember_no_comment(repo, number)
-        known = store.comment_state(repo, number)
+        known = store.comment_state(repo, number)  # a job that just created one wins (nx)
         comment_id = known or None
     if known is None and lookup:
         found = gw.find_comment(repo, number, COMMENT_MARKER)

@@ -37,7 +37,7 @@ def parse_since(text: str) -> timedelta:
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
-def _redis(url: str | None) -> redis.Redis:
+def redis_for(url: str | None) -> redis.Redis:
     chosen = url or os.environ.get("REDIS_URL", "").strip() or DEFAULT_REDIS_URL
     try:
         return redis.Redis.from_url(chosen, socket_connect_timeout=3, socket_timeout=10)
@@ -46,7 +46,7 @@ def _redis(url: str | None) -> redis.Redis:
 
 
 def _records(args: argparse.Namespace) -> list[AuditRecord]:
-    client = _redis(args.redis_url)
+    client = redis_for(args.redis_url)
     try:
         return read(client, since=args.since, repo=args.repo)
     except redis.RedisError as exc:

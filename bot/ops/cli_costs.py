@@ -14,7 +14,7 @@ import redis
 
 from bot.jobs.cost_ledger import UsageRecord, usage_records
 from bot.ops.cli import EXIT_PASS, Subparsers, UsageError
-from bot.ops.cli_audit import _redis, parse_since
+from bot.ops.cli_audit import parse_since, redis_for
 from bot.present.cost_summary import GROUPS, costs_csv, costs_json, costs_text, summarise_costs
 
 DEFAULT_SINCE = "30d"
@@ -58,7 +58,7 @@ def _when(at: datetime) -> str:
 
 
 def _records(url: str | None, since: datetime, until: datetime) -> list[UsageRecord]:
-    client = _redis(url)
+    client = redis_for(url)
     try:
         return usage_records(client, since, until)
     except redis.RedisError as exc:

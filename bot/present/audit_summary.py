@@ -186,7 +186,7 @@ def _group_text(group: GroupSummary, order: list[str], top: int, with_name: bool
     head = f"{group.codex_prs} Codex PRs, {passing} passing"
     if group.other_prs:
         head += f" ({group.other_prs} other PRs)"
-    lines = [f"{_one_line(group.name)}: {head}" if with_name else head]
+    lines = [f"{one_line(group.name)}: {head}" if with_name else head]
     rates = []
     for practice in order:
         stats = group.practices.get(practice)
@@ -199,15 +199,15 @@ def _group_text(group: GroupSummary, order: list[str], top: int, with_name: bool
         lines.append("  most common findings: " + ", ".join(f"{r} ({n})" for r, n in findings))
     for o in group.overrides:
         lines.append(
-            f"  override: {_one_line(o.repository)}#{o.pr} {o.practice} by @{_one_line(o.by)}"
-            + (f": {_one_line(o.reason, 120)}" if o.reason else "")
+            f"  override: {one_line(o.repository)}#{o.pr} {o.practice} by @{one_line(o.by)}"
+            + (f": {one_line(o.reason, 120)}" if o.reason else "")
         )
     if with_name:
         lines.append("")
     return lines
 
 
-def _one_line(text: str, limit: int = 80) -> str:
+def one_line(text: str, limit: int = 80) -> str:
     """Untrusted text made safe for a terminal: no control characters, one line, bounded."""
     cleaned = "".join(ch if ch.isprintable() else " " for ch in text)
     cleaned = " ".join(cleaned.split())

@@ -19,7 +19,7 @@ from typing import Literal
 from bot.core.config.costs import Budget
 from bot.core.usage.rates import dollars
 from bot.core.usage.record import UsageRecord
-from bot.present.audit_summary import _one_line
+from bot.present.audit_summary import one_line
 
 GroupBy = Literal["person", "team", "repo", "model"]
 GROUPS: tuple[GroupBy, ...] = ("person", "team", "repo", "model")
@@ -136,7 +136,7 @@ def cents(amount: Decimal) -> str:
 
 def _table_cells(row: CostRow) -> list[str]:
     return [
-        _one_line(row.key, 40),
+        one_line(row.key, 40),
         f"{row.threads:,}",
         f"{row.prs:,}",
         f"{row.input_tokens:,}",
