@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import redis
 
-from bot.jobs.cost_ledger import UsageRecord, usage_records
+from bot.jobs.costs.ledger import UsageRecord, usage_records
 from bot.ops.cli import EXIT_PASS, Subparsers, UsageError
 from bot.ops.cli_audit import parse_since, redis_for
 from bot.present.cost_summary import GROUPS, costs_csv, costs_json, costs_text, summarise_costs

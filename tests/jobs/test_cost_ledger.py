@@ -17,8 +17,8 @@ from bot.core import scrub
 from bot.core.usage.rates import RateCard, cost_of
 from bot.core.usage.record import UsageRecord as CoreUsageRecord
 from bot.core.usage.rollout import ThreadUsage
-from bot.jobs import cost_ledger
-from bot.jobs.cost_ledger import (
+from bot.jobs.costs import ledger as cost_ledger
+from bot.jobs.costs.ledger import (
     UsageRecord,
     month_spend,
     pr_usage,

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 import redis
 
-from bot.jobs.cost_ledger import UsageRecord, record_usage
+from bot.jobs.costs.ledger import UsageRecord, record_usage
 from bot.ops import cli
 from bot.ops.cli import UsageError
 from bot.ops.cli_costs import parse_until

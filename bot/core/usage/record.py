@@ -2,7 +2,7 @@
 
 A `ThreadUsage` says what a thread spent; a `UsageRecord` adds whose it was (the
 repository, PR, person and team it is attributed to), what it cost and when it was
-first seen. It lives in the core so the ledger (`bot.jobs.cost_ledger`) and the
+first seen. It lives in the core so the ledger (`bot.jobs.costs.ledger`) and the
 summaries (`bot.present.cost_summary`) share one type without the presentation layer
 reaching into jobs.
 """
