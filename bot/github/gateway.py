@@ -164,6 +164,11 @@ class Gateway:
     # -- files --------------------------------------------------------------
     def file_text(self, repo: str, path: str, ref: str | None) -> str | None:
         """A file's text at ``ref`` (default branch if None), or None when absent."""
+        found = self.file_blob(repo, path, ref)
+        return None if found is None else found[1]
+
+    def file_blob(self, repo: str, path: str, ref: str | None) -> tuple[str, str] | None:
+        """(blob SHA, text) of a file at ``ref`` (default branch if None); None when absent."""
         try:
             params = {"ref": ref} if ref else None
             data = self._get(f"/repos/{repo}/contents/{path}", params)
@@ -171,7 +176,8 @@ class Gateway:
             return None
         if not isinstance(data, dict) or data.get("type") != "file":
             return None
-        return base64.b64decode(data.get("content") or "").decode("utf-8", "replace")
+        text = base64.b64decode(data.get("content") or "").decode("utf-8", "replace")
+        return str(data.get("sha") or ""), text
 
     def tree(self, repo: str, sha: str) -> dict[str, str]:
         """Every file path at ``sha`` with its blob SHA (one call, recursive)."""
