@@ -22,6 +22,7 @@ import pytest
 import requests
 from github_double import GitHubDouble
 
+from bot.github.pacing import WritePacer, github_limits
 from tests.conftest import APP_ID, WEBHOOK_SECRET, RedisServer, example
 from tests.e2e_helpers import guard_runs, ids, worker_lines
 from tests.e2e_rig import *  # noqa: F403 - fixtures
@@ -88,13 +89,17 @@ def files_path(repo: str, number: int) -> str:
 
 def timestamps(double: GitHubDouble, path_regex: str, times: int) -> list[float]:
     """Record when each of the next ``times`` responses on ``path_regex`` is sent."""
+    return timestamps_of(double, "GET", path_regex, times)
+
+
+def timestamps_of(double: GitHubDouble, method: str, path_regex: str, times: int) -> list[float]:
     seen: list[float] = []
 
     def note(body: Any) -> Any:
         seen.append(time.time())
         return body
 
-    double.tamper("GET", path_regex, note, times=times)
+    double.tamper(method, path_regex, note, times=times)
     return seen
 
 
@@ -444,3 +449,32 @@ def test_github_timing_out_is_retried_then_succeeds(double, app_key, prs, tmp_pa
     finally:
         stop_and_keep_logs(s)
         own_redis.stop()
+
+
+def test_writes_held_longer_than_a_job_may_sleep_defer_the_job_and_it_finishes(
+    double: GitHubDouble, app_key, prs, tmp_path
+):
+    """Another process was told by GitHub to wait: the job does not sit asleep in a worker,
+    it is retried when the hold ends (`WritesDeferred` → Celery retry) and completes once."""
+    own_redis = RedisServer(tmp_path)
+    own_redis.start()
+    s = make_stack(
+        own_redis, double, app_key[0], GITHUB_WRITES_PER_MINUTE="80", GITHUB_WRITES_PER_HOUR="500"
+    )
+    with own_stack(s, own_redis):
+        s.start()
+        payload = prs.open()
+        repo, _, sha = ids(payload)
+        hold = 12.0  # over the 10 s a job may sleep for a write slot
+        WritePacer(own_redis.client(), github_limits(80, 500)).hold(
+            payload["installation"]["id"], hold
+        )
+        held_until = time.time() + hold
+        created = timestamps_of(double, "POST", rf"^/repos/{re.escape(repo)}/check-runs$", 1)
+        assert s.send("pull_request", payload).status_code == 202
+        wait_for(lambda: "deferred: GitHub writes" in s.logs(), 20, "the job to be deferred")
+        assert not guard_runs(s.double, repo, sha), "wrote while GitHub said to wait"
+        run = s.completed_check(repo, sha, timeout=45)
+        assert run.conclusion == "success", run.output
+        assert len(guard_runs(s.double, repo, sha)) == 1
+        assert created[0] >= held_until - 0.5, "the check run was written inside the hold"
