@@ -11,6 +11,7 @@ import re
 
 import pytest
 
+from tests.e2e_helpers import fresh_repo
 from tests.e2e_rig import *  # noqa: F403 - fixtures
 from tests.e2e_rig import Stack, wait_for
 
@@ -56,6 +57,16 @@ def test_full_codex_evaluation_costs_at_most_seven_calls(stack: Stack, prs, warm
     _settle(stack, payload["repository"]["full_name"], payload["pull_request"]["head"]["sha"])
     calls = stack.double.calls()
     assert len(calls) <= 7, [(c.method, c.path) for c in calls]
+
+
+def test_codex_pr_in_a_repository_never_seen_costs_at_most_seven_calls(stack: Stack, prs, warm):
+    """Cold for the repository: its config is read (one call), nothing else is added."""
+    payload = prs.open(repo=fresh_repo())
+    stack.send("pull_request", payload)
+    _settle(stack, payload["repository"]["full_name"], payload["pull_request"]["head"]["sha"])
+    calls = stack.double.calls()
+    assert len(calls) <= 7, [(c.method, c.path) for c in calls]
+    assert [c.template for c in calls].count("/repos/{owner}/{repo}/contents/{path}") == 1
 
 
 def test_unchanged_redelivery_writes_nothing(stack: Stack, prs, warm):
