@@ -17,9 +17,12 @@ from pathlib import Path
 
 import redis
 
+from bot.core.config import ConfigError, load_config
+from bot.core.config.costs import BudgetsConfig
 from bot.core.findings import PRACTICE_IDS
 from bot.jobs.audit import AuditRecord, read, summarise, summary_text
-from bot.ops.cli import EXIT_PASS, Subparsers, UsageError
+from bot.jobs.costs.ledger import month_bounds, usage_records
+from bot.ops.cli import EXIT_PASS, Subparsers, UsageError, read_text
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 _DURATION = re.compile(r"^\s*(\d{1,6})\s*([dhm])\s*$")
@@ -158,22 +161,61 @@ def register_report(subparsers: Subparsers) -> None:
         "report",
         help="summarise the audit trail per repository and per person",
         description="Codex PRs, each practice's pass rate, the most common findings and "
-        "overrides, per repository and per person. --html also writes a page with charts.",
+        "overrides, per repository and per person. --html also writes a page with charts, "
+        "and a section on what Codex cost per team, person, repository and model.",
     )
     _add_source_args(parser, "30d")
     parser.add_argument("--html", metavar="FILE", help="also write an HTML report here")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="the org's codex-guard.yml, for the team budgets in the HTML cost section",
+    )
     parser.set_defaults(handler=run_report)
+
+
+def _budgets(path: str | None) -> BudgetsConfig | None:
+    """`costs.budgets` of an org config file, or None without one; bad config exits 2."""
+    if path is None:
+        return None
+    try:
+        return load_config(None, read_text(path, "config file"), org_source=path).costs.budgets
+    except ConfigError as exc:
+        raise UsageError(f"invalid config {exc}") from None
+
+
+def _cost_section(
+    args: argparse.Namespace, budgets: BudgetsConfig | None, since: datetime, until: datetime
+) -> str:
+    """The HTML cost section; the ledger is read from the first day of `since`'s month, so
+    a month counts against its budget from day one."""
+    from bot.present.cost_page import render_cost_section
+
+    try:
+        records = usage_records(redis_for(args.redis_url), month_bounds(since.date())[0], until)
+    except redis.RedisError as exc:
+        raise UsageError(
+            f"cannot read the cost ledger from Redis ({type(exc).__name__}); "
+            "check --redis-url or REDIS_URL"
+        ) from None
+    return render_cost_section(records, since=since, until=until, budgets=budgets, repo=args.repo)
 
 
 def run_report(args: argparse.Namespace) -> int:
     from bot.present.audit_page import render_html
 
     now = datetime.now(UTC)
-    summary = summarise(_records(args), since=now - args.since, until=now)
+    try:
+        since = now - args.since
+    except OverflowError:
+        raise UsageError("--since reaches back before the year 1") from None
+    budgets = _budgets(args.config)  # a bad --config fails before anything is read
+    summary = summarise(_records(args), since=since, until=now)
+    costs = _cost_section(args, budgets, since, now) if args.html else None
     sys.stdout.write(summary_text(summary))
     if args.html:
         try:
-            Path(args.html).write_text(render_html(summary), encoding="utf-8")
+            Path(args.html).write_text(render_html(summary, extra_section=costs), encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot write {args.html}: {exc.strerror or exc}") from None
         print(f"wrote {args.html}")

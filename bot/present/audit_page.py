@@ -8,6 +8,7 @@ from GitHub users: every one of them is escaped.
 
 from __future__ import annotations
 
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -82,6 +83,25 @@ def bar_chart(caption: str, bars: list[Bar], scale: float, label_width: int = 23
     return "".join(parts)
 
 
+def table(
+    columns: Sequence[str], rows: Iterable[Sequence[object]], numeric: Container[int] = ()
+) -> str:
+    """A table of plain-text cells, every one escaped (integers grouped by thousands);
+    columns in `numeric` align right."""
+
+    def cells(values: Sequence[object], tag: str) -> str:
+        out = []
+        for i, value in enumerate(values):
+            text = _e(f"{value:,}" if type(value) is int else value)
+            out.append(
+                f'<{tag} class="n">{text}</{tag}>' if i in numeric else f"<{tag}>{text}</{tag}>"
+            )
+        return "".join(out)
+
+    body = "".join(f"<tr>{cells(row, 'td')}</tr>" for row in rows)
+    return f"<table><thead><tr>{cells(columns, 'th')}</tr></thead><tbody>{body}</tbody></table>"
+
+
 def _legend(*items: tuple[str, str]) -> str:
     spans = "".join(f'<span style="background:{c}"></span>{_e(t)}' for c, t in items)
     return f'<p class="legend muted">{spans}</p>'
@@ -135,8 +155,14 @@ def _group_table(title: str, groups: dict[str, GroupSummary], order: list[str]) 
     return "".join(out)
 
 
-def render_html(summary: Summary, title: str = "codex-guard audit report") -> str:
-    """The whole page; a string of UTF-8 HTML with nothing to fetch."""
+def render_html(
+    summary: Summary, title: str = "codex-guard audit report", extra_section: str | None = None
+) -> str:
+    """The whole page; a string of UTF-8 HTML with nothing to fetch.
+
+    `extra_section` is HTML made by another renderer of this package (the cost section of
+    `bot.present.cost_page`), placed after the audit; never text from a user.
+    """
     order = practice_ids(summary)
     overall = summary.overall
     window = (
@@ -206,6 +232,8 @@ def render_html(summary: Summary, title: str = "codex-guard audit report") -> st
                 f"<td>@{_e(o.by)}</td><td>{_e(o.reason)}</td></tr>"
             )
         body.append("</tbody></table>")
+    if extra_section:
+        body.append(extra_section)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
