@@ -7,9 +7,12 @@ idempotent (one check run per head SHA, one comment per PR), so a repeat is safe
 
 from __future__ import annotations
 
+import logging
 import os
 
 from celery import Celery
+from celery.schedules import crontab
+from celery.signals import beat_init
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 QUEUE = "codex-guard"
@@ -96,7 +99,40 @@ def beat_schedule() -> dict[str, dict[str, object]]:
         if every > 0:
             # A sweep not started within its interval is dropped: the next one does the work.
             schedule[name] = {"task": task, "schedule": every, "options": {"expires": every}}
+    if _org_spend_on():
+        # Daily, after the UTC day closed; each run re-reads the last week (see the task).
+        schedule["org-spend"] = {
+            "task": ORG_SPEND_TASK,
+            "schedule": crontab(minute=17, hour=3),
+            "options": {"expires": 6 * 3600},
+        }
     return schedule
+
+
+ORG_SPEND_TASK = "codex_guard.org_spend"
+ORG_SPEND_START_DELAY = 30
+"""Seconds after the clock starts before its first org-spend read (well inside the
+visibility timeout, so the delayed message is not handed out twice)."""
+
+
+def _org_spend_on() -> bool:
+    """Org spend is read only with an OpenAI Admin key (issue 13; off by default)."""
+    return bool(os.environ.get("OPENAI_ADMIN_KEY", "").strip())
+
+
+@beat_init.connect
+def read_org_spend_at_start(sender: object = None, **_: object) -> None:
+    """Beat runs a crontab entry only at its hour: read the org spend once soon after
+    the clock starts too, so a fresh deployment shows figures the same day."""
+    if not _org_spend_on():
+        return
+    app = getattr(sender, "app", None) or celery_app
+    try:
+        app.send_task(ORG_SPEND_TASK, countdown=ORG_SPEND_START_DELAY, expires=3600)
+    except Exception as exc:  # the daily entry still runs; the clock must not die of this
+        logging.getLogger("codex_guard.clock").warning(
+            "org spend: the start-up read was not queued (%s)", type(exc).__name__
+        )
 
 
 celery_app = make_celery()

@@ -32,6 +32,8 @@ class CheckEvidence:
     conclusion: str | None = None
     url: str | None = None
     app_slug: str | None = None
+    details_url: str | None = None
+    """A check run's own link (GitHub Actions: `.../actions/runs/<run id>/job/<job id>`)."""
 
 
 @dataclass(frozen=True)

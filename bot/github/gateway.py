@@ -18,6 +18,8 @@ from github import Auth, Github, GithubException
 from bot import CHECK_NAME
 from bot.core.pulls import pr_summary
 from bot.core.snapshot import CheckEvidence
+from bot.github import actions
+from bot.github.actions import ArtifactInfo
 from bot.github.pacing import WritePacer
 from bot.github.retry import retry_policy
 from bot.github.tokens import TokenStore
@@ -217,6 +219,7 @@ class Gateway:
                     conclusion=run.get("conclusion"),
                     url=run.get("html_url") or run.get("details_url"),
                     app_slug=app.get("slug"),
+                    details_url=run.get("details_url"),
                 )
             )
         for status in self._all_pages(f"/repos/{repo}/commits/{sha}/status", "statuses"):
@@ -303,6 +306,20 @@ class Gateway:
             if role in PERMISSION_ORDER:
                 return str(role)
         return legacy if legacy in PERMISSION_ORDER else "none"
+
+    def team_membership(self, org: str, team_slug: str, login: str) -> str:
+        """``member``, ``none`` or ``denied`` (the optional org permission `members: read`)."""
+        return actions.team_membership(self._gh.requester, org, team_slug, login)
+
+    # -- Actions artifacts (cost attribution) --------------------------------
+    def run_artifacts(self, repo: str, run_id: int, name: str) -> list[ArtifactInfo]:
+        """A workflow run's artifacts called ``name``; GithubException on a refusal."""
+        return actions.run_artifacts(self._gh.requester, repo, run_id, name)
+
+    def artifact_zip(self, repo: str, artifact_id: int, max_bytes: int) -> bytes:
+        """An artifact's zip, at most ``max_bytes``; `ArtifactUnavailable` says why not."""
+        timeout = float(self._settings.github_timeout)
+        return actions.download_zip(self._gh.requester, repo, artifact_id, max_bytes, timeout)
 
     def default_branch_head(self, repo: str) -> tuple[str, str]:
         data = self._get(f"/repos/{repo}")

@@ -22,6 +22,7 @@ from bot.core.config import DEFAULT_CONFIG, ConfigError, GuardConfig
 from bot.github.gateway import ExistingCheck, Gateway, NotFound, at_least
 from bot.jobs import audit
 from bot.jobs.config_source import load_for
+from bot.jobs.costs.attribution import pr_cost
 from bot.jobs.lifecycle import installation_changed, merge_group, pull_closed
 from bot.jobs.publish import (
     SlowStart,
@@ -98,6 +99,7 @@ def evaluate_pull(
         detection = detect(probe, config)
         applies = detection.codex_authored or config.applies_to == "all"
         own: ExistingCheck | None = None
+        cost = None
         if config_error is not None:
             snapshot, evaluation = probe, config_error_evaluation(detection, config_error)
         elif not applies:
@@ -123,6 +125,8 @@ def evaluate_pull(
                     for p, o in svc.store.overrides(repo, number).items()
                 )
                 evaluation = evaluate(snapshot, config, overrides)
+                if detection.codex_authored:  # informational; never raises
+                    cost = pr_cost(gw, svc.redis, pr, repo, config, evidence)
             finally:
                 early = slow.stop() if slow is not None else None
             own = own or early
@@ -132,7 +136,7 @@ def evaluate_pull(
         with scrub.using(scrubber):
             ids = list(codex_task_ids(snapshot.body)) if detection.codex_authored else []
             svc.store.record_tasks(repo, number, ids)
-            publish_check(gw, svc.store, snapshot, evaluation, own, force=force)
+            publish_check(gw, svc.store, snapshot, evaluation, own, force=force, cost=cost)
             if latest == sha:  # a newer head may have arrived while this one was evaluated
                 latest = svc.store.latest_head(repo, number) or latest
             if latest == sha and not evaluation.pending:
@@ -144,6 +148,7 @@ def evaluate_pull(
                     config,
                     lookup=applies,
                     created_at=pr.get("created_at") or "",
+                    cost=cost,
                 )
             elif latest != sha:
                 log.info("head moved on to %s; comment left to the newer evaluation", latest[:12])

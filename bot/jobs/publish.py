@@ -25,7 +25,9 @@ from bot.jobs.store import Store
 from bot.practices.evaluation import Evaluation
 from bot.present.annotations import batches
 from bot.present.check_run import RERUN_ACTION, check_run_output
+from bot.present.check_run import conclusion as check_conclusion
 from bot.present.comment import COMMENT_MARKER, comment_body, should_comment
+from bot.present.wording import CostView
 
 # One logger name for the whole pipeline: operators and the e2e tests filter on it.
 log = logging.getLogger("codex_guard.pipeline")
@@ -177,12 +179,15 @@ def publish_check(
     existing: ExistingCheck | None,
     *,
     force: bool = False,
+    cost: CostView | None = None,
 ) -> int | None:
-    """Create or update codex-guard's one check run on the head SHA; skip it if unchanged."""
+    """Create or update codex-guard's one check run on the head SHA; skip it if unchanged.
+
+    ``cost`` adds the informational `cost` row; a spent `error` budget fails the check."""
     repo, sha = snapshot.repo, snapshot.head_sha
-    out = check_run_output(evaluation, snapshot)
+    out = check_run_output(evaluation, snapshot, cost)
     status = "in_progress" if evaluation.pending else "completed"
-    conclusion = None if evaluation.pending else evaluation.conclusion
+    conclusion = None if evaluation.pending else check_conclusion(evaluation, cost)
     check_id = existing.id if existing else store.check_id(repo, sha)
     digest = hashlib.sha256(
         json.dumps([status, conclusion, out.title, out.summary, out.text, out.annotations]).encode()
@@ -232,6 +237,7 @@ def publish_comment(
     *,
     lookup: bool = True,
     created_at: str = "",
+    cost: CostView | None = None,
 ) -> None:
     """Create, update or leave the one PR comment.
 
@@ -261,7 +267,7 @@ def publish_comment(
     action = should_comment(evaluation, config.comment, comment_id is not None)
     if action == "none":
         return
-    body = comment_body(evaluation, snapshot)
+    body = comment_body(evaluation, snapshot, cost)
     if body == previous:
         return
     try:

@@ -1,5 +1,6 @@
 """The ``costs`` subcommand: Codex usage from the cost ledger in Redis, added up per
-person, team, repository or model, as a table, CSV or JSON.
+person, team, repository or model, as a table, CSV or JSON; with ``--org-spend``, what
+OpenAI billed the organisation per team beside it, and the unattributed API keys.
 
 Registered through ``bot.ops.cli.SUBCOMMAND_MODULES`` (this module's ``register``).
 """
@@ -13,9 +14,11 @@ from datetime import UTC, date, datetime, timedelta
 import redis
 
 from bot.jobs.costs.ledger import UsageRecord, usage_records
+from bot.jobs.costs.org_spend import org_spend
 from bot.ops.cli import EXIT_PASS, Subparsers, UsageError
 from bot.ops.cli_audit import parse_since, redis_for
 from bot.present.cost_summary import GROUPS, costs_csv, costs_json, costs_text, summarise_costs
+from bot.present.org_spend import org_spend_json, org_spend_text, side_by_side
 
 DEFAULT_SINCE = "30d"
 
@@ -93,12 +96,39 @@ def register_costs(subparsers: Subparsers) -> None:
         "--json", dest="format", action="store_const", const="json", help="print JSON"
     )
     output.add_argument("--csv", dest="format", action="store_const", const="csv", help="print CSV")
+    parser.add_argument(
+        "--org-spend",
+        action="store_true",
+        help="per team, what OpenAI billed the organisation (read daily by the clock with "
+        "OPENAI_ADMIN_KEY) beside the PR-attributed cost, and API keys that map to no team "
+        "(text or --json)",
+    )
     parser.add_argument("--redis-url", metavar="URL", help="default: $REDIS_URL")
     parser.set_defaults(handler=run_costs, format="text")
 
 
+def run_org_spend(args: argparse.Namespace, since: datetime, until: datetime) -> int:
+    """OpenAI's stored days overlapping the window beside the ledger's per-team figures."""
+    if args.format == "csv":
+        raise UsageError("--org-spend prints a table or --json, not --csv")
+    records = _records(args.redis_url, since, until)
+    try:
+        org = org_spend(redis_for(args.redis_url), since, until)
+    except redis.RedisError as exc:
+        raise UsageError(
+            f"cannot read the org spend from Redis ({type(exc).__name__}); "
+            "check --redis-url or REDIS_URL"
+        ) from None
+    rows = side_by_side(org, summarise_costs(records, "team"))
+    render = org_spend_json if args.format == "json" else org_spend_text
+    sys.stdout.write(render(org, rows, since, until))
+    return EXIT_PASS
+
+
 def run_costs(args: argparse.Namespace) -> int:
     since, until = window(args)
+    if args.org_spend:
+        return run_org_spend(args, since, until)
     records = _records(args.redis_url, since, until)
     rows = summarise_costs(records, args.by)
     if args.format == "json":

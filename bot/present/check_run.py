@@ -13,8 +13,13 @@ from bot.practices.evaluation import Evaluation, safe_login
 from bot.present.annotations import annotations
 from bot.present.safe_text import cell, safe, truncate
 from bot.present.wording import (
+    COST_ROW_ID,
     SKIP_HINT,
     STATUS_EMOJI,
+    CostView,
+    budget_line,
+    cost_cell,
+    cost_note_lines,
     counts,
     finding_lines,
     practice_name,
@@ -60,8 +65,23 @@ def _fails_phrase(failing: list[str]) -> str:
     return f"{', '.join(failing)} {verb}"
 
 
-def title(evaluation: Evaluation, snapshot: PRSnapshot) -> str:
-    """The one-line verdict shown next to the check's name."""
+def title(evaluation: Evaluation, snapshot: PRSnapshot, cost: CostView | None = None) -> str:
+    """The one-line verdict shown next to the check's name; a spent `error` budget adds why
+    the check fails after the practices' own words."""
+    text = _practices_title(evaluation, snapshot)
+    if cost is not None and cost.failing_budgets and not evaluation.pending:
+        text += " — monthly budget spent"
+    return text
+
+
+def conclusion(evaluation: Evaluation, cost: CostView | None = None) -> str:
+    """The check's conclusion: the practices', or failure when an `error` budget is spent."""
+    if cost is not None and cost.failing_budgets and evaluation.config_error is None:
+        return "failure"
+    return evaluation.conclusion
+
+
+def _practices_title(evaluation: Evaluation, snapshot: PRSnapshot) -> str:
     if evaluation.config_error is not None:
         return "Invalid codex-guard config — nothing checked"
     if evaluation.skipped_not_codex:
@@ -101,13 +121,27 @@ def _detection_line(evaluation: Evaluation) -> str:
     return "**Not a Codex PR**, checked anyway because the config says `applies_to: all`."
 
 
-def practice_table(evaluation: Evaluation) -> str:
-    """One row per practice: status, practice, one-line reason."""
+def practice_table(evaluation: Evaluation, cost: CostView | None = None) -> str:
+    """One row per practice: status, practice, one-line reason; then the informational
+    `cost` row when the PR's Codex usage is known (not a practice: never counted)."""
     rows = ["| | Practice | Result |", "|:-:|---|---|"]
     for pid, result in evaluation.results.items():
         emoji = STATUS_EMOJI[result.outcome]
         rows.append(f"| {emoji} | {practice_name(pid)} (`{pid}`) | {cell(result.reason) or '—'} |")
+    if cost is not None and cost.shown:
+        emoji = "❌" if cost.failing_budgets else ("⚠️" if cost.budgets else "💲")
+        rows.append(f"| {emoji} | Cost (`{COST_ROW_ID}`, informational) | {cost_cell(cost)} |")
     return "\n".join(rows)
+
+
+def _cost_parts(cost: CostView | None) -> list[str]:
+    if cost is None:
+        return []
+    parts = [budget_line(b) for b in cost.budgets]
+    notes = cost_note_lines(cost)
+    if notes:
+        parts.append("**Cost notes**\n" + "\n".join(notes))
+    return parts
 
 
 def _override_lines(evaluation: Evaluation) -> list[str]:
@@ -117,11 +151,12 @@ def _override_lines(evaluation: Evaluation) -> list[str]:
     ]
 
 
-def _summary(evaluation: Evaluation) -> str:
+def _summary(evaluation: Evaluation, cost: CostView | None = None) -> str:
     parts = [_detection_line(evaluation)]
     if evaluation.config_error is not None:
         parts.append(f"**Config error:** {safe(evaluation.config_error, 2000)}")
-    parts.append(practice_table(evaluation))
+    parts.append(practice_table(evaluation, cost))
+    parts.extend(_cost_parts(cost))
     overrides = _override_lines(evaluation)
     if overrides:
         parts.append("**Overrides**\n" + "\n".join(overrides))
@@ -161,16 +196,19 @@ def _text(evaluation: Evaluation) -> str:
     return "## Details\n\n" + "\n\n".join(sections) + f"\n\n{SKIP_HINT}\n"
 
 
-def check_run_output(evaluation: Evaluation, snapshot: PRSnapshot) -> CheckOutput:
-    """Title, summary (signal, table, overrides), details with fixes, annotations.
+def check_run_output(
+    evaluation: Evaluation, snapshot: PRSnapshot, cost: CostView | None = None
+) -> CheckOutput:
+    """Title, summary (signal, table with the `cost` row, budgets, overrides), details with
+    fixes, annotations.
 
     Scrubbed with the job's `scrub.current` scrubber as the last step, so no
     secret fragment survives however a quote was cut or escaped.
     """
     scrubber = scrub.current()
     return CheckOutput(
-        title=scrubber(title(evaluation, snapshot)),
-        summary=scrubber(truncate(_summary(evaluation))),
+        title=scrubber(title(evaluation, snapshot, cost)),
+        summary=scrubber(truncate(_summary(evaluation, cost))),
         text=scrubber(truncate(_text(evaluation))),
         annotations=scrubber.data(annotations(evaluation)),
     )

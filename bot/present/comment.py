@@ -12,6 +12,8 @@ from bot.practices.evaluation import Evaluation
 from bot.present.safe_text import safe, truncate
 from bot.present.wording import (
     SKIP_HINT,
+    CostView,
+    cost_comment_line,
     counts,
     finding_lines,
     practice_name,
@@ -24,15 +26,23 @@ COMMENT_MARKER = "<!-- codex-guard:pr-comment -->"
 """First line of codex-guard's PR comment, so it is found and edited, never duplicated."""
 
 
-def comment_body(evaluation: Evaluation, snapshot: PRSnapshot) -> str:
-    """The PR comment, scrubbed with the job's `scrub.current` scrubber."""
-    return scrub.current()(_comment_body(evaluation, snapshot))
+def comment_body(evaluation: Evaluation, snapshot: PRSnapshot, cost: CostView | None = None) -> str:
+    """The PR comment, scrubbed with the job's `scrub.current` scrubber.
+
+    ``cost`` adds one line on the PR's Codex usage; it never decides whether a comment
+    is written (`should_comment` does, from the practices alone)."""
+    return scrub.current()(_comment_body(evaluation, snapshot, cost))
 
 
-def _comment_body(evaluation: Evaluation, snapshot: PRSnapshot) -> str:
+def _comment_body(
+    evaluation: Evaluation, snapshot: PRSnapshot, cost: CostView | None = None
+) -> str:
     """What fails and how to fix it, or a short all-clear."""
     sha = f" at `{snapshot.head_sha[:7]}`" if snapshot.head_sha else ""
     footer = f"\n\n<sub>{CHECK_NAME} checked{sha}; this comment updates itself.</sub>\n"
+    line = cost_comment_line(cost) if cost is not None else None
+    if line and evaluation.config_error is None and not evaluation.skipped_not_codex:
+        footer = f"\n\n{line}" + footer
     lines = [COMMENT_MARKER]
     if evaluation.config_error is not None:
         lines += [

@@ -60,6 +60,7 @@ KNOWN_EVENTS = frozenset(
         "push",
         "repository",
         "status",
+        "workflow_run",
     }
 )
 """Event label values kept as-is. A rejected delivery's event header is unverified

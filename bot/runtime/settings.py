@@ -50,6 +50,9 @@ class Settings:
     github_timeout: int = 15
     metrics_token: str | None = field(default=None, repr=False)
     body_timeout: float = 10.0
+    # The OpenAI organisation's Admin key (org spend, issue 13); None turns that job off.
+    openai_admin_key: str | None = field(default=None, repr=False)
+    openai_api_base: str = "https://api.openai.com"
 
     def webhook_secrets(self) -> tuple[str, ...]:
         """The secrets a delivery may be signed with (two during a rotation)."""
@@ -166,6 +169,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         github_timeout=int(_number(env, "GITHUB_TIMEOUT_SECONDS", 15, int)) or 15,
         metrics_token=_metrics_token(env),
         body_timeout=_body_timeout(env),
+        openai_admin_key=_openai_admin_key(env),
+        openai_api_base=_openai_api_base(env),
     )
 
 
@@ -183,6 +188,20 @@ def _metrics_token(env: Mapping[str, str]) -> str | None:
     if token and len(token) < 16:
         raise SettingsError("METRICS_TOKEN", "must be at least 16 characters (or unset: off)")
     return token or None
+
+
+def _openai_admin_key(env: Mapping[str, str]) -> str | None:
+    """The key goes into an HTTP header: refuse one that could break it (never echo it)."""
+    key = env.get("OPENAI_ADMIN_KEY", "").strip()
+    if key and (any(c.isspace() for c in key) or not key.isprintable() or not key.isascii()):
+        raise SettingsError("OPENAI_ADMIN_KEY", "must be one line of printable ASCII (or unset)")
+    return key or None
+
+
+def _openai_api_base(env: Mapping[str, str]) -> str:
+    """Without `/v1`: the client adds it, and a base copied with it still works."""
+    base = _url(env, "OPENAI_API_BASE", "https://api.openai.com", ("https", "http"))
+    return base.removesuffix("/v1")
 
 
 DEFAULT_WINDOW_SECONDS = 1.0

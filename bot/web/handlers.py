@@ -12,6 +12,7 @@ from typing import Any
 from bot import CHECK_NAME
 from bot.core.commands import parse_command
 from bot.core.names import (
+    COLLECT_USAGE,
     COMMAND,
     CONFIG_CHANGED,
     EVALUATE,
@@ -137,6 +138,25 @@ def _sha_job(payload: Payload, sha: str, prs: Any, force: bool = False) -> Job:
             "force": force,
         },
     )
+
+
+@router.register("workflow_run", "completed")
+def on_workflow_run_completed(payload: Payload, ctx: RouteContext) -> list[Job]:
+    """A finished workflow run may have uploaded Codex's usage: read it for its PRs."""
+    run = need(payload, "workflow_run", kind=dict)
+    return [
+        Job(
+            COLLECT_USAGE,
+            {
+                "installation_id": installation_id(payload),
+                "repo": repo_name(payload),
+                "run_id": need(run, "id", kind=int, at="workflow_run"),
+                # Not `head_sha`: this job evaluates nothing and marks no check run.
+                "run_head_sha": need(run, "head_sha", kind=str, at="workflow_run"),
+                "pull_numbers": _pull_numbers(run.get("pull_requests")),
+            },
+        )
+    ]
 
 
 @router.register("issue_comment", "created")

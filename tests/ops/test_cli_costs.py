@@ -236,3 +236,108 @@ def test_parse_until() -> None:
     assert parse_until("2026-01-31T12:00+02:00") == datetime(2026, 1, 31, 10, tzinfo=UTC)
     with pytest.raises(UsageError):
         parse_until("")
+
+
+# -- --org-spend: what OpenAI billed beside the PR-attributed cost ------------------------
+
+
+@pytest.fixture
+def org_spend_stored(ledger: redis.Redis) -> redis.Redis:
+    """A week read by the real job from the OpenAI double: web by project, a stray key."""
+    from openai_double import OpenAIDouble, completions_result, costs_result
+
+    from bot.core.config.costs import OpenAIConfig
+    from bot.jobs.costs import org_spend
+    from bot.jobs.costs.openai_api import OpenAIAdmin
+
+    day = NOW.date() - timedelta(days=1)
+    with OpenAIDouble() as double:
+        double.seed_costs(
+            day,
+            costs_result("5.00", project_id="proj_web", api_key_id="key_web", line_item="in"),
+            costs_result("1.50", project_id="proj_x", api_key_id="key_stray", line_item="in"),
+            costs_result("0.20", line_item="fine-tuning"),
+        )
+        double.seed_usage(
+            day,
+            completions_result(input_tokens=90_000, output_tokens=9_000, num_model_requests=12,
+                               project_id="proj_web", api_key_id="key_web", model="gpt-5-codex"),
+            completions_result(input_tokens=7_000, output_tokens=700, num_model_requests=3,
+                               project_id="proj_x", api_key_id="key_stray", model="gpt-5-codex"),
+        )  # fmt: skip
+        mapping = OpenAIConfig(projects={"proj_web": "web"})
+        api = OpenAIAdmin(double.admin_key, double.base_url)
+        assert org_spend.run(ledger, api, mapping, now=NOW) == org_spend.DEFAULT_DAYS
+    return ledger
+
+
+def test_org_spend_text_shows_openai_beside_the_pr_cost_and_the_stray_key(
+    redis_server: RedisServer, org_spend_stored, capsys
+) -> None:
+    code, out, err = run(capsys, "--org-spend", "--redis-url", redis_server.url)
+    assert (code, err) == (0, "")
+    assert out.startswith("OpenAI organisation spend beside PR-attributed Codex cost, ")
+    assert "(7 days, UTC), last read " in out
+    teams, keys = out.split("Unattributed API keys")
+    rows = _table(teams)
+    assert rows[0] == ["web", "$5.00", "12", "90,000", "9,000", "$2.75", "3"]
+    # carol's thread has no team and no price; OpenAI's team-less spend sits beside it.
+    assert rows[1] == ["(no", "team)", "$1.70", "3", "7,000", "700", "unknown", "1"]
+    total = next(line for line in teams.splitlines() if line.startswith("total"))
+    assert total.split() == ["total", "$6.70", "15", "97,000", "9,700", "$2.75", "4"]
+    key_rows = _table(keys)
+    assert key_rows == [["key_stray", "proj_x", "$1.50", "3", "7,000", "700"]]
+    assert "costs.openai.api_keys" in keys
+
+
+def test_org_spend_json(redis_server: RedisServer, org_spend_stored, capsys) -> None:
+    code, out, _ = run(capsys, "--org-spend", "--json", "--redis-url", redis_server.url)
+    assert code == 0
+    data = json.loads(out)
+    assert len(data["openai_days"]) == 7 and data["last_run"]["ok"] is True
+    web, none = data["teams"]
+    assert web == {
+        "team": "web",
+        "openai": {"dollars": "5.00", "requests": 12, "input_tokens": 90_000,
+                   "output_tokens": 9_000},
+        "pr_attributed": {"dollars": "2.75", "threads": 3, "unpriced_threads": 0},
+    }  # fmt: skip
+    assert none["team"] is None and none["openai"]["dollars"] == "1.70"
+    assert none["pr_attributed"]["unpriced_threads"] == 1
+    assert data["unattributed_keys"] == [
+        {
+            "api_key_id": "key_stray",
+            "projects": ["proj_x"],
+            "dollars": "1.50",
+            "requests": 3,
+            "input_tokens": 7_000,
+            "cached_input_tokens": 0,
+            "output_tokens": 700,
+        }
+    ]
+
+
+def test_org_spend_says_when_nothing_is_stored_and_when_the_last_read_failed(
+    redis_server: RedisServer, ledger, capsys
+) -> None:
+    from bot.core.config.costs import OpenAIConfig
+    from bot.jobs.costs import org_spend
+    from bot.jobs.costs.openai_api import OpenAIAdmin
+
+    code, out, _ = run(capsys, "--org-spend", "--redis-url", redis_server.url)
+    assert code == 0 and "no day of organisation spend is stored for this window" in out
+    assert "web" in out  # the PR-attributed figures still show
+    # A refused key: the run is noted, the CLI says the figures are from earlier reads.
+    from openai_double import OpenAIDouble
+
+    with OpenAIDouble() as double:
+        api = OpenAIAdmin("sk-admin-not-this-one-123456", double.base_url)
+        assert org_spend.run(ledger, api, OpenAIConfig(), now=NOW) == 0
+    code, out, _ = run(capsys, "--org-spend", "--redis-url", redis_server.url)
+    assert "failed: /v1/organization/usage/completions: OpenAI answered 401" in out
+    assert "OPENAI_ADMIN_KEY" in out and "sk-admin-not-this-one" not in out
+
+
+def test_org_spend_has_no_csv(redis_client, capsys) -> None:
+    code, out, err = run(capsys, "--org-spend", "--csv")
+    assert code == 2 and out == "" and "--org-spend prints a table or --json" in err
