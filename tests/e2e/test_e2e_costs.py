@@ -250,14 +250,27 @@ def test_a_rollout_without_token_counts_is_a_note_not_a_failure(stack: Stack, se
     assert "recorded no token counts" in run.output["summary"]
 
 
+def exec_stream(input_tokens: int) -> bytes:
+    """`codex exec --json` output whose one turn reports ``input_tokens``."""
+    lines = [
+        {"type": "thread.started", "thread_id": f"0199ffff-{secrets.token_hex(2)}-7000-8000-"
+                                                f"{secrets.token_hex(6)}"},
+        {"type": "turn.completed", "usage": {"input_tokens": input_tokens,
+                                             "cached_input_tokens": 0, "output_tokens": 10}},
+    ]  # fmt: skip
+    return "".join(json.dumps(line) + "\n" for line in lines).encode()
+
+
 @pytest.mark.parametrize(
     ("artifact", "note"),
     [
         (zipped(extra={"big.jsonl": b"\n" * (21 * 1024 * 1024)}), "more than the 20971520"),
         (zipped(WORKED, extra={"../../outside.jsonl": b"{}\n"}), "climbs out with .."),
         (zipped(TRUNCATED), "exec-truncated.jsonl: line"),
+        (zipped(extra={"neg.jsonl": exec_stream(-5)}), "is negative (-5)"),
+        (zipped(extra={"huge.jsonl": exec_stream(10**15)}), "implausibly large"),
     ],
-    ids=["oversized", "path-escape", "truncated-line"],
+    ids=["oversized", "path-escape", "truncated-line", "negative-count", "absurd-count"],
 )
 def test_a_bad_artifact_is_a_note_and_the_practices_still_report(
     stack: Stack, seed: Seeder, artifact: bytes, note: str
@@ -272,6 +285,42 @@ def test_a_bad_artifact_is_a_note_and_the_practices_still_report(
     threads = pr_usage(stack.redis.client(), repo, number)
     # A refused archive earns no partial trust; a truncated stream keeps its good lines.
     assert len(threads) == (1 if "truncated" in note else 0)
+
+
+def test_an_unknown_model_shows_its_tokens_and_an_unknown_cost(stack: Stack, seed: Seeder):
+    payload = seed.open(repo=fresh_repo())
+    renamed = WORKED.read_text().replace('"model":"gpt-5-codex"', '"model":"gpt-9-imaginary"')
+    assert "gpt-9-imaginary" in renamed
+    codex_run(stack, payload, zipped(extra={WORKED.name: renamed.encode()}))
+    run = deliver_and_wait(stack, payload)
+    row = cost_row(run)
+    assert "935,040 tokens in (875,306 cached), 11,150 out" in row, row
+    assert "unknown" in row and "$0.00" not in row
+    assert run.conclusion == "success"
+
+
+def test_a_bad_artifact_later_loses_nothing_already_recorded(stack: Stack, seed: Seeder):
+    payload = seed.open(repo=fresh_repo())
+    codex_run(stack, payload, zipped(WORKED))
+    first = deliver_and_wait(stack, payload)
+    assert "**$0.30**" in cost_row(first)
+    repo, number, sha = ids(payload)
+    # A re-run of the workflow uploads a bad archive; its workflow_run event arrives.
+    bad = stack.double.add_workflow_run(repo, sha)
+    stack.double.add_artifact(repo, bad.id, "codex-usage",
+                              zipped(WORKED, extra={"../../x.jsonl": b"{}\n"}))  # fmt: skip
+    event = workflow_run_event(payload, bad)
+    assert stack.send("workflow_run", event).status_code == 202
+    run = wait_for(
+        lambda: (
+            "climbs out with .." in (stack.completed_check(repo, sha).output["summary"] or "")
+            and stack.completed_check(repo, sha)
+        ),
+        45,
+        "the bad archive's note in the check run",
+    )
+    assert "**$0.30**" in cost_row(run)
+    assert len(pr_usage(stack.redis.client(), repo, number)) == 1
 
 
 # -- budgets and teams ------------------------------------------------------------------
