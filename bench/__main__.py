@@ -12,7 +12,7 @@ import sys
 import time
 import traceback
 
-ORDER = ("ingest", "e2e", "api_calls", "burst", "engine", "scaleout")
+ORDER = ("ingest", "e2e", "latency", "api_calls", "burst", "engine", "scaleout")
 
 
 def main(argv: list[str] | None = None) -> int:

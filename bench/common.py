@@ -87,25 +87,35 @@ class RedisProc:
 
 
 class Deployment:
-    """N web and M worker processes from the Procfile, sharing one Redis and one double."""
+    """N web and M worker processes from the Procfile, sharing one Redis and one double.
 
-    def __init__(self, redis_url: str, api_url: str, private_key: str, **env: str) -> None:
+    ``product_defaults=True`` passes only what reaching the double needs (URLs, keys,
+    secret): write pacing, coalescing, concurrency and logging are the product's defaults.
+    """
+
+    def __init__(
+        self, redis_url: str, api_url: str, private_key: str, *, product_defaults: bool = False,
+        **env: str,
+    ) -> None:  # fmt: skip
         self.base_env = {
             "APP_ID": str(APP_ID),
             "PRIVATE_KEY": private_key,
             "WEBHOOK_SECRET": SECRET,
             "REDIS_URL": redis_url,
             "GITHUB_API_URL": api_url,
-            "LOG_LEVEL": "INFO",
-            "LOG_FORMAT": "json",
-            "GITHUB_SECONDS_BETWEEN_WRITES": "0",
-            # The double has no secondary limits, and one installation serves every test:
-            # pacing is tested on its own (tests/github/test_write_pacing.py).
-            "GITHUB_WRITES_PER_MINUTE": "0",
-            "GITHUB_WRITES_PER_HOUR": "0",
             "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
             "HOME": str(Path.home()),
         }
+        if not product_defaults:
+            self.base_env.update({
+                "LOG_LEVEL": "INFO",
+                "LOG_FORMAT": "json",
+                "GITHUB_SECONDS_BETWEEN_WRITES": "0",
+                # The double has no secondary limits, and one installation serves every test:
+                # pacing is tested on its own (tests/github/test_write_pacing.py).
+                "GITHUB_WRITES_PER_MINUTE": "0",
+                "GITHUB_WRITES_PER_HOUR": "0",
+            })  # fmt: skip
         self.base_env.update(env)
         self.procfile = read_procfile()
         self.webs: list[tuple[int, Process]] = []
@@ -174,7 +184,7 @@ def _healthy(port: int) -> bool:
 
 @contextmanager
 def deployment(
-    redis_url: str, api_url: str, private_key: str, webs: int = 1, workers: int = 1, **env: str
+    redis_url: str, api_url: str, private_key: str, webs: int = 1, workers: int = 1, **env: Any
 ) -> Iterator[Deployment]:
     dep = Deployment(redis_url, api_url, private_key, **env)
     try:
@@ -200,7 +210,8 @@ class World:
         self.examples = load_examples()
         self.prs = PullRequests(self.double, self.examples)
 
-    def deployment(self, webs: int = 1, workers: int = 1, **env: str) -> Any:
+    def deployment(self, webs: int = 1, workers: int = 1, **env: Any) -> Any:
+        """``product_defaults=True`` (see `Deployment`) or env overrides as keywords."""
         return deployment(
             self.redis.url, self.double.base_url, self.private_key, webs, workers, **env
         )
