@@ -48,7 +48,7 @@ def _modules() -> dict[str, Path]:
 
 def _double_modules() -> dict[str, Path]:
     found = {}
-    for path in sorted(ROOT.glob("double/github_double/**/*.py")):
+    for path in sorted(ROOT.glob("double/*_double/**/*.py")):
         parts = path.relative_to(ROOT / "double").with_suffix("").parts
         name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
         found[name] = path
@@ -99,26 +99,26 @@ def test_imports_follow_the_layers(module):
     assert bad == [], f"{module} ({layer}) may import only {sorted(ALLOWED[layer])}"
 
 
-def test_only_the_dev_server_imports_the_github_double():
-    users = {
-        m
-        for m, targets in GRAPH.items()
-        if any(t.split(".")[0] == "github_double" for t in targets)
-    }
-    assert users <= DOUBLE_USERS
+DOUBLES = ["github_double", "openai_double"]
 
 
-def test_the_web_and_worker_processes_cannot_import_the_github_double():
-    """The double is not installed: a process started as the Procfile starts them
-    (the checkout as its working directory, no PYTHONPATH) finds no `github_double`."""
+@pytest.mark.parametrize("double", DOUBLES)
+def test_only_the_dev_server_imports_a_double(double: str):
+    users = {m for m, targets in GRAPH.items() if any(t.split(".")[0] == double for t in targets)}
+    assert users <= (DOUBLE_USERS if double == "github_double" else set())
+
+
+@pytest.mark.parametrize("double", DOUBLES)
+def test_the_web_and_worker_processes_cannot_import_a_double(double: str):
+    """The doubles are not installed: a process started as the Procfile starts them
+    (the checkout as its working directory, no PYTHONPATH) finds neither."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     probe = (
-        "import importlib.util, sys; "
-        "sys.exit(importlib.util.find_spec('github_double') is not None)"
+        f"import importlib.util, sys; sys.exit(importlib.util.find_spec({double!r}) is not None)"
     )
     found = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, check=False)
-    assert found.returncode == 0, "github_double is importable outside the tests"
-    assert (ROOT / "double" / "github_double" / "__init__.py").exists()
+    assert found.returncode == 0, f"{double} is importable outside the tests"
+    assert (ROOT / "double" / double / "__init__.py").exists()
 
 
 def test_the_web_process_never_reaches_github_or_the_practices():
