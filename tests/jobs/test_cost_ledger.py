@@ -26,6 +26,7 @@ from bot.jobs.costs.ledger import (
     usage_records,
 )
 from tests.conftest import free_port
+from tests.usage_helpers import usage_record
 
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -43,22 +44,10 @@ def rec(
     at: datetime = T0,
     run_id: int | None = 7,
 ) -> UsageRecord:
-    return UsageRecord(
-        repo=repo,
-        pr=pr,
-        person=person,
-        team=team,
-        thread_id=thread,
-        model=model,
-        input_tokens=tokens,
-        cached_input_tokens=tokens // 2,
-        cache_write_input_tokens=0,
-        output_tokens=tokens // 10,
-        reasoning_output_tokens=tokens // 20,
-        dollars=None if dollars is None else Decimal(dollars),
-        recorded_at=at,
-        run_id=run_id,
-    )
+    return usage_record(
+        thread, recorded_at=at, tokens=(tokens, tokens // 2, tokens // 10, tokens // 20),
+        dollars=dollars, repo=repo, pr=pr, person=person, team=team, model=model, run_id=run_id,
+    )  # fmt: skip
 
 
 def test_the_record_type_is_the_cores() -> None:

@@ -7,7 +7,6 @@ import csv
 import io
 import json
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 import redis
@@ -17,6 +16,7 @@ from bot.ops import cli
 from bot.ops.cli import UsageError
 from bot.ops.cli_costs import parse_until
 from tests.conftest import RedisServer, free_port
+from tests.usage_helpers import usage_record
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -32,21 +32,10 @@ def rec(
     model: str | None = "gpt-5-codex",
     at: datetime | None = None,
 ) -> UsageRecord:
-    return UsageRecord(
-        repo="octo-org/app",
-        pr=pr,
-        person=person,
-        team=team,
-        thread_id=thread,
-        model=model,
-        input_tokens=10_000,
-        cached_input_tokens=4_000,
-        cache_write_input_tokens=0,
-        output_tokens=1_000,
-        reasoning_output_tokens=200,
-        dollars=None if dollars is None else Decimal(dollars),
-        recorded_at=at or NOW - ago,
-    )
+    return usage_record(
+        thread, recorded_at=at or NOW - ago, tokens=(10_000, 4_000, 1_000, 200),
+        dollars=dollars, pr=pr, person=person, team=team, model=model,
+    )  # fmt: skip
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from bot.jobs.audit import AuditRecord
 from bot.jobs.costs.ledger import UsageRecord, record_usage
 from bot.ops import cli
 from tests.conftest import RedisServer
+from tests.usage_helpers import usage_record
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 CONFIG = """
@@ -39,21 +39,10 @@ def usage(
     model: str = "gpt-5-codex",
     ago: timedelta = timedelta(hours=1),
 ) -> UsageRecord:
-    return UsageRecord(
-        repo="octo-org/app",
-        pr=pr,
-        person=person,
-        team=team,
-        thread_id=thread,
-        model=model,
-        input_tokens=935_040,
-        cached_input_tokens=875_306,
-        cache_write_input_tokens=0,
-        output_tokens=11_150,
-        reasoning_output_tokens=0,
-        dollars=None if dollars is None else Decimal(dollars),
-        recorded_at=NOW - ago,
-    )
+    return usage_record(
+        thread, recorded_at=NOW - ago, tokens=(935_040, 875_306, 11_150, 0), dollars=dollars,
+        pr=pr, person=person, team=team, model=model,
+    )  # fmt: skip
 
 
 def evaluation(pr: int = 1) -> AuditRecord:

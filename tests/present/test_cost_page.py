@@ -10,7 +10,6 @@ import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from functools import partial
 from html.parser import HTMLParser
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +23,7 @@ from bot.jobs.audit import summarise
 from bot.present.audit_page import render_html
 from bot.present.cost_page import render_cost_section
 from tests.browser import chromium, needs_chromium
+from tests.usage_helpers import usage_record
 
 NOW = datetime(2026, 3, 20, 12, tzinfo=UTC)
 SINCE = NOW - timedelta(days=30)  # 2026-02-18 12:00
@@ -48,21 +48,10 @@ def rec(
     model: str | None = "gpt-5-codex",
     pr: int = 1,
 ) -> UsageRecord:
-    return UsageRecord(
-        repo=repo,
-        pr=pr,
-        person=person,
-        team=team,
-        thread_id=thread,
-        model=model,
-        input_tokens=12_345,
-        cached_input_tokens=2_000,
-        cache_write_input_tokens=0,
-        output_tokens=678,
-        reasoning_output_tokens=0,
-        dollars=None if dollars is None else Decimal(dollars),
-        recorded_at=at,
-    )
+    return usage_record(
+        thread, recorded_at=at, tokens=(12_345, 2_000, 678, 0), dollars=dollars,
+        repo=repo, pr=pr, person=person, team=team, model=model,
+    )  # fmt: skip
 
 
 def day(month: int, d: int, hour: int = 10) -> datetime:

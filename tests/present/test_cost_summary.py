@@ -21,6 +21,7 @@ from bot.present.cost_summary import (
     summarise_costs,
     total_row,
 )
+from tests.usage_helpers import usage_record
 
 AT = datetime(2026, 3, 10, tzinfo=UTC)
 
@@ -36,21 +37,10 @@ def rec(
     tokens: int = 1000,
     dollars: str | None = "0.10",
 ) -> UsageRecord:
-    return UsageRecord(
-        repo=repo,
-        pr=pr,
-        person=person,
-        team=team,
-        thread_id=thread,
-        model=model,
-        input_tokens=tokens,
-        cached_input_tokens=tokens // 4,
-        cache_write_input_tokens=0,
-        output_tokens=tokens // 10,
-        reasoning_output_tokens=0,
-        dollars=None if dollars is None else Decimal(dollars),
-        recorded_at=AT,
-    )
+    return usage_record(
+        thread, recorded_at=AT, tokens=(tokens, tokens // 4, tokens // 10, 0), dollars=dollars,
+        repo=repo, pr=pr, person=person, team=team, model=model,
+    )  # fmt: skip
 
 
 RECORDS = [
