@@ -3,8 +3,11 @@ what its cases vary (the person, the team, the tokens, the dollars, when)."""
 
 from __future__ import annotations
 
+import io
+import zipfile
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 from bot.core.usage.record import UsageRecord
 
@@ -40,3 +43,15 @@ def usage_record(
         recorded_at=recorded_at,
         run_id=run_id,
     )
+
+
+def zipped(*files: Path, extra: dict[str, bytes] | None = None) -> bytes:
+    """A `codex-usage` artifact as actions/upload-artifact stores it: rollout files under
+    `sessions/`, plus any ``extra`` members by name (hostile ones included)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            archive.write(path, f"sessions/2026/01/20/{path.name}")
+        for name, data in (extra or {}).items():
+            archive.writestr(name, data)
+    return buffer.getvalue()

@@ -11,10 +11,8 @@ spent `error` budget fails the check. Bad artifacts are notes; the practices sti
 from __future__ import annotations
 
 import copy
-import io
 import json
 import secrets
-import zipfile
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -39,6 +37,7 @@ from tests.e2e_helpers import (
 )
 from tests.e2e_rig import *  # noqa: F403 - fixtures (stack, double, _contract)
 from tests.e2e_rig import Stack, wait_for
+from tests.usage_helpers import zipped
 
 pytestmark = pytest.mark.e2e
 
@@ -49,17 +48,6 @@ TWO_THREADS = USAGE / "exec-two-threads.jsonl"
 TRUNCATED = USAGE / "exec-truncated.jsonl"
 WORKFLOW_RUN = json.loads((FIXTURES / "github" / "workflow_run.completed.json").read_text())
 AUTHOR = "Codertocat"  # the author of GitHub's example pull_request payload
-
-
-def zipped(*files: Path, extra: dict[str, bytes] | None = None) -> bytes:
-    """A `codex-usage` artifact as actions/upload-artifact stores it."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in files:
-            archive.write(path, f"sessions/2026/01/20/{path.name}")
-        for name, data in (extra or {}).items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 @pytest.fixture

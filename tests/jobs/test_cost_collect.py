@@ -4,10 +4,7 @@ what GitHub's refusals become. Real Redis, real HTTP to the GitHub double, the r
 
 from __future__ import annotations
 
-import io
-import zipfile
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from github_double import GitHubDouble, Seeded
@@ -32,6 +29,7 @@ from bot.jobs.costs.collect import (
 from bot.jobs.costs.ledger import pr_usage
 from bot.runtime.settings import load_settings
 from tests.conftest import APP_ID, FIXTURES
+from tests.usage_helpers import zipped
 
 pytest_plugins = ["tests.double_fixtures"]
 
@@ -39,16 +37,6 @@ USAGE = FIXTURES / "usage"
 WORKED = USAGE / "rollout-2026-01-20T10-04-31-0199a213-81c0-7800-8aa1-bbab2a035a53.jsonl"
 NO_COUNTS = USAGE / "rollout-2026-01-21T08-15-00-0199c3d4-0a1b-7c2d-8e3f-405162738495.jsonl"
 TWO_THREADS = USAGE / "exec-two-threads.jsonl"
-
-
-def zipped(*files: Path, extra: dict[str, bytes] | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in files:
-            archive.write(path, f"sessions/2026/01/20/{path.name}")
-        for name, data in (extra or {}).items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def actions_check(run_id: int, status: str = "completed", slug: str = "github-actions"):
