@@ -17,7 +17,7 @@ except SettingsError as exc:
 
 configure(_settings.log_level, _settings.log_format)
 
-from worker import tasks  # noqa: E402,F401  (registers the tasks)
+from worker import cost_tasks, tasks  # noqa: E402,F401  (registers the tasks)
 from worker.celery_app import celery_app  # noqa: E402
 
 app = celery_app

@@ -20,13 +20,11 @@ from celery.exceptions import Retry
 from github import BadCredentialsException, GithubException, RateLimitExceededException
 
 from bot.core.backoff import backoff
-from bot.core.names import COLLECT_USAGE
 from bot.github.gateway import NotFound, now_iso
 from bot.github.pacing import WritesDeferred
 from bot.github.tokens import InstallationGone
 from bot.jobs import pipeline
 from bot.jobs.coalesce import Coalescer
-from bot.jobs.costs.workflow_run import collect_workflow_run, offer_evaluation
 from bot.runtime.logs import log_context
 from bot.runtime.settings import DEFAULT_WINDOW_SECONDS, window_from_env
 from worker.celery_app import celery_app
@@ -189,7 +187,7 @@ def _evaluate_sha(task: GuardTask, svc: pipeline.Services, kwargs: dict[str, Any
 
 
 @functools.cache
-def _window() -> float:
+def coalesce_window() -> float:
     """The receiver's ``COALESCE_SECONDS``: a take holds off offers for that long."""
     try:
         return window_from_env()
@@ -216,7 +214,7 @@ def _run_evaluation(task: GuardTask, kwargs: dict[str, Any]) -> Any:
     def run(svc: pipeline.Services) -> Any:
         name, job = task.name, kwargs
         if isinstance(key, str) and task.request.retries == 0:
-            state, fresh = Coalescer(svc.redis, _window()).take_entry(key, task.request.id)
+            state, fresh = Coalescer(svc.redis, coalesce_window()).take_entry(key, task.request.id)
             if state is None or state.get("task") not in _EVALUATIONS:
                 log.info("coalesced: a newer job evaluates %s, or one already did", key)
                 return None
@@ -239,34 +237,6 @@ def evaluate(self: GuardTask, **kwargs: Any) -> Any:
 @celery_app.task(bind=True, base=GuardTask, name="codex_guard.evaluate_sha")
 def evaluate_sha(self: GuardTask, **kwargs: Any) -> Any:
     return _run_evaluation(self, kwargs)
-
-
-@celery_app.task(bind=True, base=GuardTask, name=COLLECT_USAGE)
-def collect_usage(self: GuardTask, **kwargs: Any) -> Any:
-    """`workflow_run.completed`: record the run's Codex usage, then re-evaluate its PRs.
-
-    The run's head is ``run_head_sha``, not ``head_sha``: a job that gives up must not
-    mark any check run as unfinished, since no evaluation ran here."""
-
-    def run(svc: pipeline.Services) -> int:
-        repo = kwargs["repo"]
-        changed = collect_workflow_run(
-            svc,
-            int(kwargs["installation_id"]),
-            repo,
-            int(kwargs["run_id"]),
-            kwargs.get("run_head_sha") or "",
-            [int(n) for n in kwargs.get("pull_numbers") or []],
-        )
-        for number, sha in changed:
-            offer_evaluation(svc.redis, celery_app, _window(), {
-                "installation_id": int(kwargs["installation_id"]), "repo": repo,
-                "head_sha": sha, "pull_numbers": [number], "reason": "codex-usage",
-                "force": False, "delivery": kwargs.get("delivery"),
-            })  # fmt: skip
-        return len(changed)
-
-    return self.run_guarded(kwargs, run)
 
 
 @celery_app.task(bind=True, base=GuardTask, name="codex_guard.command")
@@ -354,35 +324,4 @@ def sweep_unchecked_prs() -> int:
     svc = services()
     return sweeper.run_locked(
         svc.redis, "unchecked-prs", lambda: sweeper.sweep_unchecked_prs(svc, celery_app)
-    )
-
-
-# -- organisation spend from OpenAI (issue 13; scheduled only with OPENAI_ADMIN_KEY) -----
-
-_org_spend_off_noted = False
-
-
-@celery_app.task(
-    name="codex_guard.org_spend",
-    ignore_result=True,
-    # Acknowledged on receipt: a long read must not be handed out again after the
-    # visibility timeout, and a lost run is repaired by the next (each re-reads a week).
-    acks_late=False,
-    soft_time_limit=240,
-    time_limit=270,
-)
-def org_spend(days: int | None = None) -> int:
-    """Read the OpenAI organisation's usage and costs of the last days into Redis."""
-    global _org_spend_off_noted
-    from bot.jobs import sweeper
-    from bot.jobs.costs import org_spend as spend
-
-    svc = services()
-    if not svc.settings.openai_admin_key:
-        if not _org_spend_off_noted:
-            log.info("org spend: OPENAI_ADMIN_KEY is not set; nothing to read")
-            _org_spend_off_noted = True
-        return 0
-    return sweeper.run_locked(
-        svc.redis, "org-spend", lambda: spend.run_for(svc, days=days or spend.DEFAULT_DAYS)
     )

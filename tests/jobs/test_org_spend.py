@@ -319,7 +319,7 @@ def test_without_a_key_the_job_reads_nothing(app_key, redis_server, redis_client
 @pytest.fixture
 def worker_env(monkeypatch, app_key, redis_server):
     """The worker's settings from the environment, as `worker.main` reads them."""
-    from worker import tasks
+    from worker import cost_tasks, tasks
 
     for name, value in {
         "APP_ID": "424242",
@@ -330,30 +330,30 @@ def worker_env(monkeypatch, app_key, redis_server):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("OPENAI_ADMIN_KEY", raising=False)
     monkeypatch.setattr(tasks, "_services", None)  # settings are read once per process
-    monkeypatch.setattr(tasks, "_org_spend_off_noted", False)
+    monkeypatch.setattr(cost_tasks, "_org_spend_off_noted", False)
     return monkeypatch
 
 
 def test_without_a_key_the_task_returns_at_once_and_says_so_once(
     worker_env, redis_client, double, caplog
 ) -> None:
-    from worker import tasks
+    from worker import cost_tasks
 
     with caplog.at_level(logging.INFO, logger="codex_guard.worker"):
-        assert tasks.org_spend.run() == 0
-        assert tasks.org_spend.run() == 0
+        assert cost_tasks.org_spend.run() == 0
+        assert cost_tasks.org_spend.run() == 0
     notes = [r for r in caplog.records if "OPENAI_ADMIN_KEY is not set" in r.getMessage()]
     assert len(notes) == 1 and double.requests == []
 
 
 def test_with_a_key_the_task_reads_the_last_week(worker_env, redis_client, double) -> None:
-    from worker import tasks
+    from worker import cost_tasks
 
     worker_env.setenv("OPENAI_ADMIN_KEY", double.admin_key)
     worker_env.setenv("OPENAI_API_BASE", double.base_url)
     today = datetime.now(UTC).date()
     double.seed_costs(today, costs_result("4.20", project_id="proj_x", api_key_id="key_x"))
-    assert tasks.org_spend.run() == org_spend.DEFAULT_DAYS
+    assert cost_tasks.org_spend.run() == org_spend.DEFAULT_DAYS
     spend = org_spend.org_spend(redis_client, datetime.now(UTC) - timedelta(days=7),
                                 datetime.now(UTC))  # fmt: skip
     assert [(k.api_key_id, k.billed) for k in spend.unattributed_keys] == [
