@@ -164,6 +164,8 @@ def test_negative_budget_says_why() -> None:
             "greater than or equal to 0",
         ),
         ("{openai: {projects: {proj_1: ''}}}", "openai.projects", "empty"),
+        ("{teams: {'plat form': {members: [dana]}}}", "teams", "a team name cannot contain"),
+        ("{budgets: {teams: {' ': {monthly_usd: 1}}}}", "budgets.teams", "team name cannot be"),
     ],
 )
 def test_bad_values_name_the_key(costs: str, key: str, words: str) -> None:

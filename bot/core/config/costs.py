@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Literal, Protocol
+from typing import Annotated, Literal, Protocol
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from bot.core.config.base import _Model
 from bot.core.usage.rates import Rate, RateCard
@@ -32,6 +32,10 @@ def _name(value: str, what: str) -> str:
     if len(value) > MAX_NAME_CHARS:
         raise ValueError(f"{what} is at most {MAX_NAME_CHARS} characters")
     return value
+
+
+# A team's name, as the keys of `costs.teams` and `costs.budgets.teams` spell it.
+TeamName = Annotated[str, AfterValidator(lambda value: _name(value, "a team name"))]
 
 
 class TeamMapping(_Model):
@@ -84,19 +88,12 @@ class Budget(_Model):
 
 
 class BudgetsConfig(_Model):
-    teams: dict[str, Budget] = Field(
+    teams: dict[TeamName, Budget] = Field(
         {},
         description="Budget per team name: a team of `costs.teams`, or one known only "
         "from GitHub team membership.",
     )
     repos: dict[str, Budget] = Field({}, description="Budget per repository, as `owner/name`.")
-
-    @field_validator("teams")
-    @classmethod
-    def _team_names(cls, value: dict[str, Budget]) -> dict[str, Budget]:
-        for team in value:
-            _name(team, "a team name")
-        return value
 
     @field_validator("repos")
     @classmethod
@@ -143,7 +140,7 @@ class CostsConfig(_Model):
         description="Dollars per million tokens by model name (case-insensitive); an entry "
         "replaces the built-in rate of that model or adds a model.",
     )
-    teams: dict[str, TeamMapping] = Field(
+    teams: dict[TeamName, TeamMapping] = Field(
         {}, description="Team name to its people, for attribution; the first match wins."
     )
     budgets: BudgetsConfig = BudgetsConfig()
@@ -177,13 +174,6 @@ class CostsConfig(_Model):
             if key in seen:
                 raise ValueError(f"{seen[key]!r} and {model!r} name the same model")
             seen[key] = model
-        return value
-
-    @field_validator("teams")
-    @classmethod
-    def _team_names(cls, value: dict[str, TeamMapping]) -> dict[str, TeamMapping]:
-        for team in value:
-            _name(team, "a team name")
         return value
 
 
